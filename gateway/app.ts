@@ -1,0 +1,101 @@
+/**
+ * The composition root: the one place that builds real adapters (SQLite,
+ * clock, sockets, key files) and wires them together. Everything below takes
+ * its dependencies as arguments.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import type { GatewayConfig } from './config.js';
+import { EventBus } from './events.js';
+import { loadOrCreateKey } from './keys/key-file.js';
+import { systemClock, type Clock } from './ports/clock.js';
+import { DeviceHub } from './device/hub.js';
+import { GroupCommitter } from './device/group-commit.js';
+import { DeviceServer } from './device/ws-server.js';
+import { ServerIdentity } from './device/server-identity.js';
+import { buildHttp, type UpgradeHandler } from './http/server.js';
+import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import type { GatewayStore } from './store/types.js';
+
+export interface RunningGateway {
+  readonly config: GatewayConfig;
+  readonly http: FastifyInstance;
+  readonly upgrades: Map<string, UpgradeHandler>;
+  readonly hub: DeviceHub;
+  readonly store: GatewayStore;
+  readonly events: EventBus;
+  readonly identity: ServerIdentity;
+  readonly devices: DeviceServer;
+  readonly log: Logger;
+  /** The bound port (useful with port 0). */
+  readonly port: number;
+  /** http(s)://host:port and ws(s)://host:port/ws, with loopback for 0.0.0.0. */
+  readonly url: string;
+  readonly wsUrl: string;
+  stop(): Promise<void>;
+}
+
+export interface GatewayOverrides {
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<RunningGateway> {
+  const log = overrides.logger ?? pino({ level: config.logLevel, base: { svc: 'trailsd' } });
+  const clock = overrides.clock ?? systemClock;
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const { pair, created } = loadOrCreateKey(join(config.dataDir, 'server.key'));
+  const identity = new ServerIdentity(pair);
+  if (created) log.info({ serverPubKey: identity.publicKeyText }, 'created the gateway key');
+
+  const store = openSqliteStore(join(config.dataDir, 'trails.db'));
+  const events = new EventBus((err) => log.error({ err }, 'event listener failed'));
+  const committer = new GroupCommitter(store, 4096, (err) => log.error({ err }, 'commit failed; nothing in it was acknowledged'));
+  const hub = new DeviceHub({
+    store,
+    committer,
+    clock,
+    events,
+    identity,
+    options: {
+      serverInstance: config.serverInstance,
+      rate: config.rate,
+      burst: config.burst,
+      reconnectWindowMs: config.reconnectWindowMs,
+      registrationTimeoutMs: config.registrationTimeoutMs,
+      snapshotRetention: config.snapshotRetention,
+      controlTtlMs: config.controlTtlMs,
+      minSecLevel: config.minSecLevel,
+    },
+  });
+  let ready = false;
+  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
+  const devices = new DeviceServer(hub, { maxPayload: config.maxFrameBytes, heartbeatMs: config.heartbeatMs, maxConnections: config.maxConnections });
+  const { app: http, upgrades } = buildHttp({
+    logger: log,
+    ...(tls ? { tls } : {}),
+    ready: () => ready && !hub.isStopping,
+    health: () => ({ connections: devices.size, live_apps: hub.stats.liveApps, server_pub_key: identity.publicKeyText }),
+  });
+  upgrades.set('/ws', (req, socket, head) => devices.handleUpgrade(req, socket, head));
+
+  hub.start();
+  await http.listen({ host: config.host, port: config.port });
+  const port = (http.server.address() as { port: number }).port;
+  ready = true;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  const scheme = tls ? 'https' : 'http';
+  const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  log.info({ url, dataDir: config.dataDir, serverPubKey: identity.publicKeyText }, 'gateway ready');
+
+  const stop = async (): Promise<void> => {
+    hub.stop();
+    devices.close();
+    await http.close();
+    committer.flush();
+    store.close();
+  };
+  return { config, http, upgrades, hub, store, events, identity, devices, log, port, url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, stop };
+}

@@ -1,0 +1,125 @@
+/**
+ * Configuration, layered: defaults → environment (TRAILS_*) → command-line
+ * flags. Every value is checked here, with an error that names the setting,
+ * so a typo stops the gateway at start instead of surprising it later.
+ */
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import type { SecLevel } from './protocol/frames.js';
+import { SEC_LEVELS } from './protocol/frames.js';
+
+export interface GatewayConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  maxFrameBytes: number;
+  maxConnections: number;
+  rate: number;
+  burst: number;
+  reconnectWindowMs: number;
+  registrationTimeoutMs: number;
+  heartbeatMs: number;
+  snapshotRetention: number;
+  controlTtlMs: number;
+  minSecLevel: SecLevel;
+  serverInstance: string;
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+export class ConfigError extends Error {}
+
+interface Setting {
+  env: string;
+  flag: string;
+  apply(c: GatewayConfig, v: string): void;
+  help: string;
+}
+
+const SETTINGS: Setting[] = [
+  { env: 'TRAILS_DATA_DIR', flag: '--data-dir', help: 'directory of trails.db and keys (default ./data)', apply: (c, v) => void (c.dataDir = resolve(v)) },
+  { env: 'TRAILS_LISTEN', flag: '--listen', help: 'HOST:PORT for HTTP and WebSocket (default 0.0.0.0:8443)', apply: applyListen },
+  { env: 'TRAILS_TLS_CERT', flag: '--tls-cert', help: 'PEM certificate: serve https/wss (the full tier)', apply: (c, v) => void (c.tlsCert = resolve(v)) },
+  { env: 'TRAILS_TLS_KEY', flag: '--tls-key', help: 'PEM private key for --tls-cert', apply: (c, v) => void (c.tlsKey = resolve(v)) },
+  { env: 'TRAILS_MAX_FRAME', flag: '--max-frame', help: 'largest accepted frame in bytes (default 65536)', apply: (c, v) => void (c.maxFrameBytes = int(v, '--max-frame', 256, 16 << 20)) },
+  { env: 'TRAILS_MAX_CONNECTIONS', flag: '--max-connections', help: 'device sockets accepted at once (default 20000)', apply: (c, v) => void (c.maxConnections = int(v, '--max-connections', 1, 1_000_000)) },
+  { env: 'TRAILS_RATE', flag: '--rate', help: 'frames per second per connection (default 500)', apply: (c, v) => void (c.rate = int(v, '--rate', 1, 1_000_000)) },
+  { env: 'TRAILS_BURST', flag: '--burst', help: 'burst above --rate (default 1000)', apply: (c, v) => void (c.burst = int(v, '--burst', 1, 1_000_000)) },
+  { env: 'TRAILS_RECONNECT_WINDOW', flag: '--reconnect-window', help: 'seconds apps have to re_register after a restart (default 60)', apply: (c, v) => void (c.reconnectWindowMs = 1000 * int(v, '--reconnect-window', 1, 86_400)) },
+  { env: 'TRAILS_HEARTBEAT', flag: '--heartbeat', help: 'seconds between pings to devices, 0 = off (default 30)', apply: (c, v) => void (c.heartbeatMs = 1000 * int(v, '--heartbeat', 0, 3600)) },
+  { env: 'TRAILS_SNAPSHOT_RETENTION', flag: '--snapshot-retention', help: 'snapshots kept per app (default 100)', apply: (c, v) => void (c.snapshotRetention = int(v, '--snapshot-retention', 1, 10_000_000)) },
+  { env: 'TRAILS_CONTROL_TTL', flag: '--control-ttl', help: 'seconds a control waits for an offline device (default 300)', apply: (c, v) => void (c.controlTtlMs = 1000 * int(v, '--control-ttl', 1, 30 * 86_400)) },
+  { env: 'TRAILS_MIN_SEC_LEVEL', flag: '--min-sec-level', help: 'lowest tier accepted: open, signed or full (default open)', apply: applySecLevel },
+  { env: 'TRAILS_INSTANCE', flag: '--instance', help: 'name of this gateway in apps.server_instance (default: host name)', apply: (c, v) => void (c.serverInstance = v) },
+  { env: 'TRAILS_LOG_LEVEL', flag: '--log-level', help: 'silent, error, warn, info or debug (default info)', apply: applyLogLevel },
+];
+
+export function defaultConfig(): GatewayConfig {
+  return {
+    dataDir: resolve('data'),
+    host: '0.0.0.0',
+    port: 8443,
+    maxFrameBytes: 64 * 1024,
+    maxConnections: 20_000,
+    rate: 500,
+    burst: 1000,
+    reconnectWindowMs: 60_000,
+    registrationTimeoutMs: 30_000,
+    heartbeatMs: 30_000,
+    snapshotRetention: 100,
+    controlTtlMs: 300_000,
+    minSecLevel: 'open',
+    serverInstance: hostname(),
+    logLevel: 'info',
+  };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): GatewayConfig {
+  const c = defaultConfig();
+  for (const s of SETTINGS) {
+    const v = env[s.env];
+    if (v !== undefined && v !== '') s.apply(c, v);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
+    const s = SETTINGS.find((x) => x.flag === flag);
+    if (!s) throw new ConfigError(`unknown option ${flag}; try --help`);
+    const v = inline ?? argv[++i];
+    if (v === undefined) throw new ConfigError(`${flag} needs a value`);
+    s.apply(c, v);
+  }
+  if (Boolean(c.tlsCert) !== Boolean(c.tlsKey)) throw new ConfigError('--tls-cert and --tls-key go together');
+  return c;
+}
+
+export function usage(): string {
+  const lines = SETTINGS.map((s) => `  ${`${s.flag} VALUE`.padEnd(28)} ${s.help}  [${s.env}]`);
+  return `Usage: trailsd [options]\n\n${lines.join('\n')}\n`;
+}
+
+function applyListen(c: GatewayConfig, v: string): void {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s]+)):(\d{1,5})$/.exec(v) ?? /^()()(\d{1,5})$/.exec(v);
+  if (!m) throw new ConfigError(`listen address "${v}" is not HOST:PORT (for example 0.0.0.0:8443)`);
+  c.host = m[1] || m[2] || c.host;
+  c.port = int(m[3]!, '--listen port', 0, 65535);
+}
+
+function applySecLevel(c: GatewayConfig, v: string): void {
+  if (!SEC_LEVELS.includes(v as SecLevel)) throw new ConfigError(`--min-sec-level must be one of ${SEC_LEVELS.join(', ')}, not "${v}"`);
+  c.minSecLevel = v as SecLevel;
+}
+
+function applyLogLevel(c: GatewayConfig, v: string): void {
+  const levels = ['silent', 'error', 'warn', 'info', 'debug'] as const;
+  if (!levels.includes(v as (typeof levels)[number])) throw new ConfigError(`--log-level must be one of ${levels.join(', ')}`);
+  c.logLevel = v as GatewayConfig['logLevel'];
+}
+
+function int(v: string, name: string, min: number, max: number): number {
+  if (!/^\d+$/.test(v.trim())) throw new ConfigError(`${name} must be a whole number, not "${v}"`);
+  const n = Number(v);
+  if (n < min || n > max) throw new ConfigError(`${name} must be between ${min} and ${max}, not ${n}`);
+  return n;
+}

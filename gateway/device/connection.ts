@@ -1,0 +1,15 @@
+/**
+ * One device connection as the hub sees it. The ws adapter implements it over
+ * a real socket; tests implement it in memory.
+ */
+import type { ServerFrame } from '../protocol/frames.js';
+
+export interface Connection {
+  readonly id: number;
+  /** Remote address, for logs, audit and per-address limits. */
+  readonly remote: string;
+  /** True when the socket is TLS (wss://): required by the `full` tier. */
+  readonly secure: boolean;
+  send(frame: ServerFrame): void;
+  close(code: number, reason: string): void;
+}

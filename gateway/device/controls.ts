@@ -1,0 +1,173 @@
+/**
+ * The control path (spec §10, §11): the internal interface through which the
+ * REST API, the CLI and later issues reach a device. A control is stored
+ * first (control_queue), sent now if its app is connected, otherwise when the
+ * app returns, and ends answered (the device's control_response), expired, or
+ * undeliverable (the app ended first). Every control frame is signed with the
+ * gateway key; the device verifies it against serverPubKey.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Timer } from '../ports/clock.js';
+import { iso } from '../ports/clock.js';
+import { isTerminal } from '../core/lifecycle.js';
+import type { ControlFrame, ControlResponseFrame, JsonValue } from '../protocol/frames.js';
+import { verifyFrame } from '../protocol/signing.js';
+import type { ControlRow, ControlStatus } from '../store/types.js';
+import type { DeviceHub } from './hub.js';
+import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
+
+export interface ControlRequest {
+  appId: string;
+  action: string;
+  payload?: JsonValue;
+  /** How long the control may wait for its device; the hub default otherwise. */
+  ttlMs?: number;
+  /** Who asked, for the audit trail: "admin", "app:<uuid>", "system". */
+  origin: string;
+}
+
+export interface ControlOutcome {
+  correlation_id: string;
+  app_id: string;
+  action: string;
+  status: Exclude<ControlStatus, 'queued' | 'sent'>;
+  /** The device's answer when status is answered: {ack, result?, error?}. */
+  response?: { ack: boolean; result?: JsonValue; error?: string | null };
+}
+
+export class ControlError extends Error {
+  constructor(readonly code: 'unknown_app' | 'app_terminal' | 'bad_request', message: string) {
+    super(message);
+  }
+}
+
+export class ControlService {
+  private readonly waiters = new Map<string, Array<(o: ControlOutcome) => void>>();
+  /** Sent but the 'sent' status not yet committed: never transmit twice. */
+  private readonly inFlight = new Set<string>();
+  private sweep?: Timer;
+
+  constructor(private readonly hub: DeviceHub) {}
+
+  start(): void {
+    this.sweep = this.hub.deps.clock.every(1000, () => this.expire());
+  }
+
+  stop(): void {
+    this.sweep?.cancel();
+  }
+
+  /**
+   * Queues a control. Resolves `done` when the device answers, the control
+   * expires, or its app ends first. Throws ControlError for an unknown or
+   * finished app or a malformed request.
+   */
+  send(req: ControlRequest): { correlationId: string; done: Promise<ControlOutcome> } {
+    if (typeof req.action !== 'string' || req.action.length === 0 || req.action.length > 256) {
+      throw new ControlError('bad_request', '"action" must be a non-empty string of at most 256 characters');
+    }
+    const status = this.hub.liveApp(req.appId)?.status ?? this.hub.deps.store.getApp(req.appId)?.status;
+    if (!status) throw new ControlError('unknown_app', `no app ${req.appId}`);
+    if (isTerminal(status)) throw new ControlError('app_terminal', `app ${req.appId} is ${status}`);
+    const correlationId = randomUUID();
+    const now = this.hub.now();
+    const row = {
+      app_id: req.appId,
+      action: req.action,
+      payload_json: req.payload ?? null,
+      correlation_id: correlationId,
+      status: 'queued' as const,
+      origin: req.origin,
+      created_at: iso(now),
+      expires_at: iso(now + (req.ttlMs ?? this.hub.options.controlTtlMs)),
+    };
+    const done = this.wait(correlationId);
+    this.hub.deps.committer.enqueue(
+      (w) => void w.insertControl(row),
+      (err) => {
+        if (err) return this.settle({ correlation_id: correlationId, app_id: req.appId, action: req.action, status: 'undeliverable' });
+        const app = this.hub.liveApp(req.appId);
+        if (app) this.deliverPending(app);
+      },
+    );
+    return { correlationId, done };
+  }
+
+  /** Resolves when the control with this id settles (also for controls queued before a restart). */
+  wait(correlationId: string): Promise<ControlOutcome> {
+    return new Promise((resolve) => {
+      const list = this.waiters.get(correlationId) ?? [];
+      list.push(resolve);
+      this.waiters.set(correlationId, list);
+    });
+  }
+
+  /** Sends every queued control of an app that just (re)registered. */
+  deliverPending(app: LiveApp): void {
+    const nowIso = this.hub.nowIso();
+    for (const c of this.hub.deps.store.pendingControls(app.appId)) {
+      if (c.status !== 'queued' || c.expires_at <= nowIso || this.inFlight.has(c.correlation_id)) continue;
+      this.transmit(app, c, nowIso);
+    }
+  }
+
+  onResponse(state: ConnState, f: ControlResponseFrame, raw: SignedFrame): void {
+    const ctx = { app_id: f.app_id, correlation_id: f.correlation_id };
+    const app = this.hub.liveApp(f.app_id);
+    if (!app || app.conn !== state) return this.hub.reject(state, 'not_registered', `app ${f.app_id} is not registered on this connection`, ctx);
+    if (app.pubKey && !verifyFrame(raw, app.pubKey)) return this.hub.reject(state, 'bad_signature', 'control_response signature does not verify', ctx);
+    const row = this.hub.deps.store.getControl(f.correlation_id);
+    if (!row || row.app_id !== f.app_id || (row.status !== 'sent' && row.status !== 'queued')) {
+      return this.hub.reject(state, 'unknown_correlation', `no open control ${f.correlation_id} for app ${f.app_id}`, ctx);
+    }
+    const response = { ack: f.ack, ...(f.result !== undefined ? { result: f.result } : {}), ...(f.error ? { error: f.error } : {}) };
+    const now = this.hub.nowIso();
+    this.hub.deps.committer.enqueue(
+      (w) => w.updateControl(row.id, { status: 'answered', acked_at: now, ack_result_json: response }),
+      (err) => {
+        if (err) return this.hub.reject(state, 'storage_unavailable', `control response not stored: ${err.message}`, ctx);
+        this.settle({ correlation_id: row.correlation_id, app_id: row.app_id, action: row.action, status: 'answered', response });
+      },
+    );
+  }
+
+  private transmit(app: LiveApp, c: ControlRow, nowIso: string): void {
+    const frame: ControlFrame = this.hub.deps.identity.sign({
+      type: 'control' as const,
+      app_id: c.app_id,
+      action: c.action,
+      correlation_id: c.correlation_id,
+      payload: c.payload_json,
+      issued_at: Date.parse(c.created_at),
+      expires_at: Date.parse(c.expires_at),
+    });
+    this.hub.send(app.conn, frame);
+    this.inFlight.add(c.correlation_id);
+    this.hub.deps.committer.enqueue(
+      (w) => {
+        w.updateControl(c.id, { status: 'sent', sent_at: nowIso });
+        w.insertMessage({ app_id: c.app_id, direction: 'out', msg_type: 'Control', seq: c.id, correlation_id: c.correlation_id, payload_json: { action: c.action, payload: c.payload_json }, created_at: nowIso });
+      },
+      () => this.inFlight.delete(c.correlation_id),
+    );
+  }
+
+  /** Expires overdue controls; those of apps that ended are undeliverable. */
+  private expire(): void {
+    const store = this.hub.deps.store;
+    for (const c of store.expiredControls(this.hub.nowIso())) {
+      this.hub.deps.committer.enqueue(
+        (w) => w.updateControl(c.id, { status: 'expired' }),
+        (err) => err || this.settle({ correlation_id: c.correlation_id, app_id: c.app_id, action: c.action, status: 'expired' }),
+      );
+    }
+  }
+
+  private settle(outcome: ControlOutcome): void {
+    const list = this.waiters.get(outcome.correlation_id);
+    this.waiters.delete(outcome.correlation_id);
+    const at = this.hub.nowIso();
+    this.hub.deps.events.emit({ type: 'control', app_id: outcome.app_id, parent_id: null, namespace: null, at, correlation_id: outcome.correlation_id, action: outcome.action, status: outcome.status, ...(outcome.response ? { result: outcome.response as JsonValue } : {}) });
+    for (const resolve of list ?? []) resolve(outcome);
+  }
+}

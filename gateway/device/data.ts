@@ -1,0 +1,100 @@
+/**
+ * Data messages (Status, Result, Error; spec §9). The ack for a seq leaves
+ * only after the row holding it is committed; a seq is stored once however
+ * often it is re-sent (docs/PROTOCOL.md "Sequence numbers").
+ */
+import { judgeSeq, splitGaps, type SeqVerdict } from '../core/seq.js';
+import { statusAfterMessage } from '../core/lifecycle.js';
+import type { MessageFrame } from '../protocol/frames.js';
+import { verifyFrame } from '../protocol/signing.js';
+import type { AppStatus, StoreWriter } from '../store/types.js';
+import type { DeviceHub } from './hub.js';
+import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
+
+export class DataHandler {
+  constructor(private readonly hub: DeviceHub) {}
+
+  message(state: ConnState, f: MessageFrame, raw: SignedFrame): void {
+    const { seq } = f.header;
+    const ctx = { app_id: f.app_id, seq };
+    const app = this.hub.liveApp(f.app_id);
+    if (!app || app.conn !== state) {
+      return this.hub.reject(state, 'not_registered', `app ${f.app_id} is not registered on this connection`, ctx);
+    }
+    if (app.pubKey && !verifyFrame(raw, app.pubKey)) {
+      return this.hub.reject(state, f.sig ? 'bad_signature' : 'tier_mismatch', f.sig ? 'signature does not verify' : 'this app is signed: every frame must carry "sig"', ctx);
+    }
+    const payloadText = JSON.stringify(f.payload);
+    const verdict = judgeSeq(seq, app.highSeq, payloadText, () => this.seqFacts(app, seq));
+    switch (verdict.kind) {
+      case 'new':
+      case 'fill':
+        return this.store(state, app, f, payloadText, verdict);
+      case 'duplicate':
+        return this.ackDuplicate(state, app, seq);
+      case 'conflict':
+        return this.hub.reject(state, 'seq_conflict', `seq ${seq} was already stored with another payload`, ctx);
+      case 'regressed':
+        return this.hub.reject(state, 'seq_regressed', `seq ${seq} is at or below the last stored seq ${app.highSeq}`, ctx);
+    }
+  }
+
+  private store(state: ConnState, app: LiveApp, f: MessageFrame, payloadText: string, verdict: SeqVerdict): void {
+    const { seq, msg_type } = f.header;
+    const now = this.hub.nowIso();
+    const before = app.status;
+    app.status = statusAfterMessage(app.status, msg_type);
+    const after = app.status;
+    if (verdict.kind === 'new') app.highSeq = seq;
+    if (verdict.kind === 'new' && verdict.gap) app.gaps.push(verdict.gap);
+    if (verdict.kind === 'fill') app.gaps.splice(0, app.gaps.length, ...splitGaps(app.gaps, seq));
+    app.uncommitted.set(seq, payloadText);
+    const prune = msg_type === 'Status' && ++app.sincePrune >= this.hub.options.snapshotRetention;
+    if (prune) app.sincePrune = 0;
+    const terminal = msg_type !== 'Status';
+    if (terminal) this.hub.unbind(app);
+
+    const write = (w: StoreWriter): void => {
+      w.insertMessage({ app_id: app.appId, direction: 'in', msg_type, seq, correlation_id: f.header.correlation_id ?? null, payload_json: f.payload, created_at: now });
+      if (msg_type === 'Status') w.insertSnapshot({ app_id: app.appId, namespace: app.namespace, seq, snapshot_json: f.payload, created_at: now });
+      if (verdict.kind === 'new' && verdict.gap) w.insertSeqGap({ app_id: app.appId, from_seq: verdict.gap.from, to_seq: verdict.gap.to, detected_at: now });
+      if (verdict.kind === 'fill') w.fillSeqGap(app.appId, seq);
+      if (after !== before || verdict.kind === 'new') {
+        w.updateApp(app.appId, { status: after, last_seq: app.highSeq, updated_at: now, ...(terminal ? { disconnected_at: now } : {}) });
+      }
+      if (prune) w.pruneSnapshots(app.appId, this.hub.options.snapshotRetention);
+    };
+    this.hub.deps.committer.enqueue(write, (err) => {
+      app.uncommitted.delete(seq);
+      if (err) return this.hub.reject(state, 'storage_unavailable', `message not stored: ${err.message}`, { app_id: app.appId, seq });
+      this.hub.send(state, { type: 'ack', seq, app_id: app.appId });
+      this.emit(app, f, now, before === after ? undefined : after);
+      if (terminal) this.hub.closeIfIdle(state, 'terminal');
+    });
+  }
+
+  /** A re-send of a stored seq: ack again, store nothing. If the original is still being committed, wait for it. */
+  private ackDuplicate(state: ConnState, app: LiveApp, seq: number): void {
+    if (!app.uncommitted.has(seq)) return this.hub.send(state, { type: 'ack', seq, app_id: app.appId, duplicate: true });
+    this.hub.deps.committer.enqueue(noWrite, (err) => {
+      if (!err) this.hub.send(state, { type: 'ack', seq, app_id: app.appId, duplicate: true });
+    });
+  }
+
+  private seqFacts(app: LiveApp, seq: number): { stored?: string; inGap: boolean } {
+    const pending = app.uncommitted.get(seq);
+    if (pending !== undefined) return { stored: pending, inGap: false };
+    const row = this.hub.deps.store.messageBySeq(app.appId, seq);
+    if (row) return { stored: JSON.stringify(row.payload_json), inGap: false };
+    return { inGap: app.gaps.some((g) => g.from <= seq && seq <= g.to) };
+  }
+
+  private emit(app: LiveApp, f: MessageFrame, at: string, newStatus: AppStatus | undefined): void {
+    const events = this.hub.deps.events;
+    const ref = { app_id: app.appId, parent_id: app.parentId, namespace: app.namespace, at };
+    events.emit({ ...ref, type: 'message', msg_type: f.header.msg_type, seq: f.header.seq, payload: f.payload });
+    if (newStatus) events.emit({ ...ref, type: 'app_status', status: newStatus });
+  }
+}
+
+function noWrite(): void {}

@@ -1,0 +1,70 @@
+/**
+ * Group commit: writes queued during one turn of the event loop are committed
+ * in one transaction, so one fsync covers many frames. Each write's callback
+ * (typically: send the ack) runs only after that commit returned, so an ack
+ * never leaves before its row is durable. A write that fails alone (a
+ * constraint) is reported to its own callback; the rest of the batch commits.
+ */
+import type { GatewayStore, StoreWriter } from '../store/types.js';
+
+export type WriteOp = (w: StoreWriter) => void;
+export type Committed = (err?: Error) => void;
+
+export interface GroupCommitStats {
+  commits: number;
+  writes: number;
+  maxBatch: number;
+}
+
+export class GroupCommitter {
+  private ops: WriteOp[] = [];
+  private callbacks: Committed[] = [];
+  private scheduled = false;
+  readonly stats: GroupCommitStats = { commits: 0, writes: 0, maxBatch: 0 };
+
+  constructor(
+    private readonly store: GatewayStore,
+    private readonly maxBatch = 4096,
+    private readonly onFatal: (err: Error) => void = () => {},
+  ) {}
+
+  enqueue(op: WriteOp, done: Committed = noop): void {
+    this.ops.push(op);
+    this.callbacks.push(done);
+    if (this.ops.length >= this.maxBatch) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Writes now whatever is queued. Safe to call at any time, e.g. before shutdown. */
+  flush(): void {
+    this.scheduled = false;
+    if (this.ops.length === 0) return;
+    const ops = this.ops;
+    const callbacks = this.callbacks;
+    this.ops = [];
+    this.callbacks = [];
+    let results: Array<Error | undefined>;
+    try {
+      results = this.store.batch(ops);
+    } catch (e) {
+      // The whole transaction failed (disk full, I/O error): nothing was
+      // written, so nothing is acked; each caller answers with an error.
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.onFatal(err);
+      results = ops.map(() => err);
+    }
+    this.stats.commits += 1;
+    this.stats.writes += ops.length;
+    this.stats.maxBatch = Math.max(this.stats.maxBatch, ops.length);
+    for (let i = 0; i < callbacks.length; i++) callbacks[i]!(results[i]);
+  }
+
+  get pending(): number {
+    return this.ops.length;
+  }
+}
+
+function noop(): void {}

@@ -1,0 +1,216 @@
+/**
+ * The device hub: owns the live connections and apps, turns client frames
+ * into store writes and server frames. All I/O is injected (store through the
+ * group committer, clock, connections), so the whole protocol runs in tests
+ * with in-memory twins.
+ *
+ * Sessions are keyed by connection, never by app_id alone: an old socket that
+ * closes after its app re_registered elsewhere must not mark the app crashed
+ * (a defect of the reference server).
+ */
+import type { Clock, Timer } from '../ports/clock.js';
+import { iso } from '../ports/clock.js';
+import type { EventBus } from '../events.js';
+import { TokenBucket } from '../core/rate-limit.js';
+import { parseClientFrame } from '../protocol/parse.js';
+import type { ClientFrame, ErrorCode, ServerFrame } from '../protocol/frames.js';
+import { CloseCode } from '../protocol/frames.js';
+import type { GatewayStore } from '../store/types.js';
+import type { Connection } from './connection.js';
+import type { GroupCommitter } from './group-commit.js';
+import type { ConnState, HubOptions, LiveApp, SignedFrame } from './hub-types.js';
+import { DEFAULT_HUB_OPTIONS } from './hub-types.js';
+import type { ServerIdentity } from './server-identity.js';
+import { RegistrationHandler } from './registration.js';
+import { DataHandler } from './data.js';
+import { ControlService } from './controls.js';
+import { LifecycleSweeper } from './lifecycle-sweeper.js';
+
+export interface HubDeps {
+  store: GatewayStore;
+  committer: GroupCommitter;
+  clock: Clock;
+  events: EventBus;
+  identity: ServerIdentity;
+  options?: Partial<HubOptions>;
+  log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
+}
+
+export interface HubStats {
+  connections: number;
+  liveApps: number;
+  framesIn: number;
+  rejected: number;
+}
+
+export class DeviceHub {
+  readonly options: HubOptions;
+  readonly controls: ControlService;
+  readonly stats: HubStats = { connections: 0, liveApps: 0, framesIn: 0, rejected: 0 };
+  private readonly conns = new Map<number, ConnState>();
+  private readonly live = new Map<string, LiveApp>();
+  private readonly registration: RegistrationHandler;
+  private readonly data: DataHandler;
+  private readonly sweeper: LifecycleSweeper;
+  private stopping = false;
+
+  constructor(readonly deps: HubDeps) {
+    this.options = { ...DEFAULT_HUB_OPTIONS, ...deps.options };
+    this.controls = new ControlService(this);
+    this.registration = new RegistrationHandler(this);
+    this.data = new DataHandler(this);
+    this.sweeper = new LifecycleSweeper(this);
+  }
+
+  /** Restart half of spec §19, deadline and expiry sweeps. */
+  start(): void {
+    this.sweeper.start();
+    this.controls.start();
+  }
+
+  /**
+   * Graceful stop: apps keep their live status, so the next start marks them
+   * reconnecting instead of crashed; sockets close with 1012.
+   */
+  stop(): void {
+    this.stopping = true;
+    this.sweeper.stop();
+    this.controls.stop();
+    for (const c of this.conns.values()) c.conn.close(CloseCode.serviceRestart, 'gateway restarting');
+    this.deps.committer.flush();
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  // ── transport callbacks ───────────────────────────────────────────
+
+  onOpen(conn: Connection): void {
+    const o = this.options;
+    const state: ConnState = {
+      conn,
+      apps: new Set(),
+      bucket: new TokenBucket(o.rate, o.burst, this.deps.clock.now()),
+      errors: 0,
+      rateLimited: 0,
+      closed: false,
+    };
+    state.regTimer = this.deps.clock.after(o.registrationTimeoutMs, () => {
+      if (state.apps.size === 0 && !state.closed) conn.close(CloseCode.registrationTimeout, 'no registration in time');
+    });
+    this.conns.set(conn.id, state);
+    this.stats.connections = this.conns.size;
+  }
+
+  onText(conn: Connection, text: string): void {
+    const state = this.conns.get(conn.id);
+    if (!state || state.closed) return;
+    this.stats.framesIn++;
+    if (!state.bucket.take(this.deps.clock.now())) return this.onRateLimited(state);
+    state.rateLimited = 0;
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) {
+      return this.reject(state, parsed.code, parsed.message, parsed.app_id ? { app_id: parsed.app_id } : {});
+    }
+    this.dispatch(state, parsed.frame, parsed.raw);
+  }
+
+  onBinary(conn: Connection): void {
+    const state = this.conns.get(conn.id);
+    if (state) this.reject(state, 'bad_frame', 'binary frames are not accepted on this tier; send JSON text');
+  }
+
+  /** The socket is gone. `reason` tells a dead peer (heartbeat) from a plain close. */
+  onClose(conn: Connection, reason: 'closed' | 'heartbeat' = 'closed'): void {
+    const state = this.conns.get(conn.id);
+    if (!state) return;
+    state.closed = true;
+    state.regTimer?.cancel();
+    this.conns.delete(conn.id);
+    this.stats.connections = this.conns.size;
+    for (const appId of state.apps) {
+      const app = this.live.get(appId);
+      if (!app || app.conn !== state) continue;
+      this.unbind(app);
+      if (!this.stopping) this.registration.markCrashed(app, reason === 'heartbeat' ? 'heartbeat_timeout' : 'connection_drop');
+    }
+  }
+
+  // ── shared by the handlers ────────────────────────────────────────
+
+  liveApp(appId: string): LiveApp | undefined {
+    return this.live.get(appId);
+  }
+
+  bind(app: LiveApp): void {
+    const previous = this.live.get(app.appId);
+    if (previous && previous.conn !== app.conn) previous.conn.apps.delete(app.appId);
+    this.live.set(app.appId, app);
+    app.conn.apps.add(app.appId);
+    app.conn.regTimer?.cancel();
+    this.stats.liveApps = this.live.size;
+  }
+
+  unbind(app: LiveApp): void {
+    app.conn.apps.delete(app.appId);
+    if (this.live.get(app.appId) === app) this.live.delete(app.appId);
+    this.stats.liveApps = this.live.size;
+  }
+
+  /** Closes the socket once no app is left on it (the reference closes after Result/Error). */
+  closeIfIdle(state: ConnState, reason: string): void {
+    if (state.apps.size === 0 && !state.closed) state.conn.close(CloseCode.normal, reason);
+  }
+
+  send(state: ConnState, frame: ServerFrame): void {
+    if (!state.closed) state.conn.send(frame);
+  }
+
+  reject(state: ConnState, code: ErrorCode, message: string, ctx: { app_id?: string; seq?: number; correlation_id?: string } = {}): void {
+    this.stats.rejected++;
+    state.errors++;
+    this.send(state, { type: 'error', code, message, ...ctx });
+    if (state.errors > this.options.maxErrors) state.conn.close(CloseCode.tooManyErrors, 'too many protocol errors');
+  }
+
+  now(): number {
+    return this.deps.clock.now();
+  }
+
+  nowIso(): string {
+    return iso(this.deps.clock.now());
+  }
+
+  after(ms: number, fn: () => void): Timer {
+    return this.deps.clock.after(ms, fn);
+  }
+
+  // ── internals ─────────────────────────────────────────────────────
+
+  private dispatch(state: ConnState, frame: ClientFrame, raw: SignedFrame): void {
+    switch (frame.type) {
+      case 'register':
+        return this.registration.register(state, frame, raw);
+      case 're_register':
+        return this.registration.reRegister(state, frame, raw);
+      case 'message':
+        return this.data.message(state, frame, raw);
+      case 'disconnect':
+        return this.registration.disconnect(state, frame, raw);
+      case 'control_response':
+        return this.controls.onResponse(state, frame, raw);
+    }
+  }
+
+  private onRateLimited(state: ConnState): void {
+    state.rateLimited++;
+    this.stats.rejected++;
+    // One error frame per burst of drops: answering every dropped frame
+    // would let a flood turn the gateway into an amplifier.
+    if (state.rateLimited === 1) {
+      this.send(state, { type: 'error', code: 'rate_limited', message: `over ${this.options.rate} frames/s; frames are being dropped` });
+    }
+    if (state.rateLimited > this.options.maxRateLimited) state.conn.close(CloseCode.rateLimited, 'rate limit exceeded');
+  }
+}

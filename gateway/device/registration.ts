@@ -1,0 +1,225 @@
+/**
+ * register, re_register and disconnect (spec §8, §19), and the crash that a
+ * lost connection means. Each decides synchronously against the live state
+ * and the store, binds the app at once (so frames that follow in the same
+ * tick find it), and answers only after the group commit made it durable.
+ */
+import type { KeyObject } from 'node:crypto';
+import { publicKeyObject } from '../crypto/ed25519.js';
+import { canResume, isTerminal, statusAfterDisconnect } from '../core/lifecycle.js';
+import type { DisconnectFrame, ErrorCode, ReRegisterFrame, RegisterFrame, SecLevel } from '../protocol/frames.js';
+import { decodePublicKey } from '../protocol/keys.js';
+import { verifyFrame } from '../protocol/signing.js';
+import type { AppPatch, AppRow, CrashType } from '../store/types.js';
+import type { DeviceHub } from './hub.js';
+import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
+import { SEC_RANK } from './hub-types.js';
+
+type Refusal = { code: ErrorCode; message: string };
+
+export class RegistrationHandler {
+  constructor(private readonly hub: DeviceHub) {}
+
+  register(state: ConnState, f: RegisterFrame, raw: SignedFrame): void {
+    const tier: SecLevel = f.sec_level ?? (f.sig ? 'signed' : 'open');
+    const existing = this.current(f.app_id);
+    const refusal = this.checkRegisterTarget(state, f, tier, existing);
+    if (refusal) return this.refuse(state, f.app_id, refusal);
+    const keyOrRefusal = this.checkRegisterAuth(state, f, raw, tier, existing?.last_auth_ts ?? 0);
+    if ('code' in keyOrRefusal) return this.refuse(state, f.app_id, keyOrRefusal);
+
+    const now = this.hub.nowIso();
+    const pi = f.process_info ?? {};
+    const resumed = existing !== undefined && existing.status !== 'scheduled';
+    const lastSeq = existing?.last_seq ?? 0;
+    const app = this.newLive(state, f.app_id, existing?.parent_id ?? f.parent_id, pi.namespace ?? existing?.namespace ?? null, tier, f.child_pub_key, keyOrRefusal.key, lastSeq);
+    app.status = resumed ? 'running' : 'connected';
+    app.lastAuthTs = f.timestamp ?? 0;
+    const patch: AppPatch = {
+      status: app.status,
+      pub_key: f.child_pub_key,
+      sec_level: tier,
+      connected_at: now,
+      disconnected_at: null,
+      server_instance: this.hub.options.serverInstance,
+      last_auth_ts: app.lastAuthTs,
+      pid: pi.pid ?? null,
+      ppid: pi.ppid ?? null,
+      proc_uid: pi.uid ?? null,
+      proc_gid: pi.gid ?? null,
+      pod_name: pi.hostname ?? null,
+      node_name: pi.node_name ?? null,
+      pod_ip: pi.pod_ip ?? null,
+      namespace: app.namespace,
+      executable: pi.executable ?? null,
+      start_time: pi.start_time != null ? new Date(pi.start_time).toISOString() : null,
+      updated_at: now,
+    };
+    if (f.role_refs) patch.role_refs = f.role_refs;
+    this.hub.bind(app);
+    this.hub.deps.committer.enqueue(
+      (w) =>
+        existing
+          ? w.updateApp(f.app_id, patch)
+          : w.insertApp({ app_id: f.app_id, parent_id: f.parent_id, app_name: f.app_name, created_at: now, ...patch, status: app.status }),
+      this.answerRegistered(state, app),
+    );
+  }
+
+  reRegister(state: ConnState, f: ReRegisterFrame, raw: SignedFrame): void {
+    const row = this.current(f.app_id);
+    if (!row) return this.refuse(state, f.app_id, { code: 'registration_failed', message: `no app ${f.app_id} to re_register; send register` });
+    if (row.pub_key !== f.pub_key) return this.refuse(state, f.app_id, { code: 'app_owned', message: `app ${f.app_id} is registered with another key` });
+    if (!canResume(row.status)) return this.refuse(state, f.app_id, { code: 'app_terminal', message: `app ${f.app_id} is ${row.status} and cannot resume` });
+    const tier = (row.sec_level ?? 'open') as SecLevel;
+    if (tier === 'full' && !state.conn.secure) return this.refuse(state, f.app_id, { code: 'tier_requires_tls', message: 'a full-tier app must connect over wss://' });
+    let key: KeyObject | null = null;
+    if (tier !== 'open') {
+      key = publicKeyObject(decodePublicKey(row.pub_key)!);
+      const bad = this.checkSignedControlFrame(f, raw, key, row.last_auth_ts);
+      if (bad) return this.refuse(state, f.app_id, bad);
+    }
+    const app = this.newLive(state, f.app_id, row.parent_id, row.namespace, tier, row.pub_key!, key, row.last_seq);
+    app.status = 'running';
+    app.lastAuthTs = f.timestamp ?? row.last_auth_ts;
+    const now = this.hub.nowIso();
+    this.hub.bind(app);
+    this.hub.deps.committer.enqueue(
+      (w) =>
+        w.updateApp(f.app_id, {
+          status: 'running',
+          connected_at: now,
+          disconnected_at: null,
+          server_instance: this.hub.options.serverInstance,
+          last_auth_ts: app.lastAuthTs,
+          updated_at: now,
+        }),
+      this.answerRegistered(state, app),
+    );
+  }
+
+  disconnect(state: ConnState, f: DisconnectFrame, raw: SignedFrame): void {
+    const app = this.hub.liveApp(f.app_id);
+    if (!app || app.conn !== state) return this.refuse(state, f.app_id, { code: 'not_registered', message: `app ${f.app_id} is not registered on this connection` });
+    if (app.pubKey) {
+      const bad = this.checkSignedControlFrame(f, raw, app.pubKey, app.lastAuthTs);
+      if (bad) return this.refuse(state, f.app_id, bad);
+    }
+    const status = isTerminal(app.status) ? app.status : statusAfterDisconnect(f.reason);
+    const now = this.hub.nowIso();
+    app.status = status;
+    this.hub.unbind(app);
+    this.hub.deps.committer.enqueue(
+      (w) => w.updateApp(f.app_id, { status, disconnected_at: now, last_auth_ts: f.timestamp ?? app.lastAuthTs, updated_at: now }),
+      (err) => {
+        if (err) return this.hub.reject(state, 'storage_unavailable', `disconnect not stored: ${err.message}`, { app_id: f.app_id });
+        this.emitStatus(app, now, status);
+        this.hub.closeIfIdle(state, 'disconnected');
+      },
+    );
+  }
+
+  /** A connection ended without disconnect: connected/running apps crashed (spec §7). */
+  markCrashed(app: LiveApp, crashType: CrashType): void {
+    if (app.status !== 'connected' && app.status !== 'running') return;
+    const now = this.hub.nowIso();
+    app.status = 'crashed';
+    this.hub.deps.committer.enqueue(
+      (w) => {
+        w.updateApp(app.appId, { status: 'crashed', disconnected_at: now, updated_at: now });
+        w.insertCrash({ app_id: app.appId, detected_at: now, crash_type: crashType, gap_seconds: null, metadata_json: { last_seq: app.highSeq } });
+      },
+      (err) => {
+        if (err) return;
+        this.emitStatus(app, now, 'crashed');
+        const e = this.hub.deps.events;
+        e.emit({ type: 'crash', app_id: app.appId, parent_id: app.parentId, namespace: app.namespace, at: now, crash_type: crashType });
+      },
+    );
+  }
+
+  // ── checks ────────────────────────────────────────────────────────
+
+  private checkRegisterAuth(state: ConnState, f: RegisterFrame, raw: SignedFrame, tier: SecLevel, lastTs: number): { key: KeyObject | null } | Refusal {
+    if (SEC_RANK[tier] < SEC_RANK[this.hub.options.minSecLevel]) {
+      return { code: 'tier_mismatch', message: `this gateway accepts ${this.hub.options.minSecLevel} tier or above, not ${tier}` };
+    }
+    if (tier === 'full' && !state.conn.secure) return { code: 'tier_requires_tls', message: 'the full tier requires wss://' };
+    if (tier === 'open') return { key: null };
+    const keyBytes = decodePublicKey(f.child_pub_key);
+    if (!keyBytes) return { code: 'bad_frame', message: '"child_pub_key" must be ed25519: + base64 of 32 bytes' };
+    const key = publicKeyObject(keyBytes);
+    const bad = this.checkSignedControlFrame(f, raw, key, lastTs);
+    return bad ?? { key };
+  }
+
+  private checkRegisterTarget(state: ConnState, f: RegisterFrame, tier: SecLevel, existing: AppRow | undefined): Refusal | undefined {
+    if (!existing) {
+      if (f.parent_id && !this.current(f.parent_id)) return { code: 'unknown_parent', message: `parent ${f.parent_id} is not known to this gateway` };
+      return undefined;
+    }
+    if (existing.status === 'scheduled') {
+      const wanted = (existing.sec_level ?? 'open') as SecLevel;
+      if (SEC_RANK[tier] < SEC_RANK[wanted]) return { code: 'tier_mismatch', message: `app ${f.app_id} was declared ${wanted}; register at that tier` };
+      return undefined;
+    }
+    if (existing.pub_key !== f.child_pub_key) return { code: 'app_owned', message: `app ${f.app_id} is registered with another key` };
+    const had = (existing.sec_level ?? 'open') as SecLevel;
+    if (SEC_RANK[tier] < SEC_RANK[had]) return { code: 'tier_mismatch', message: `app ${f.app_id} is ${had}; it is never accepted at a lower tier` };
+    if (!canResume(existing.status)) return { code: 'app_terminal', message: `app ${f.app_id} is already ${existing.status}` };
+    const live = this.hub.liveApp(f.app_id);
+    if (live && live.conn === state) return { code: 'registration_failed', message: `app ${f.app_id} is already registered on this connection` };
+    return undefined;
+  }
+
+  /** Signature, then the replay window: fresh, and newer than the last accepted one. */
+  private checkSignedControlFrame(f: { timestamp?: number | null; sig?: string | null }, raw: SignedFrame, key: KeyObject, lastTs: number): Refusal | undefined {
+    if (!f.sig) return { code: 'bad_signature', message: 'this app is signed: the frame must carry "sig"' };
+    if (!verifyFrame(raw, key)) return { code: 'bad_signature', message: 'signature does not verify' };
+    if (f.timestamp == null) return { code: 'bad_frame', message: 'a signed frame must carry "timestamp"' };
+    if (Math.abs(this.hub.now() - f.timestamp) > this.hub.options.timestampSkewMs) {
+      return { code: 'stale_timestamp', message: 'timestamp is outside the accepted clock skew' };
+    }
+    if (f.timestamp <= lastTs) return { code: 'stale_timestamp', message: 'timestamp is not newer than the last accepted frame (replay?)' };
+    return undefined;
+  }
+
+  // ── helpers ───────────────────────────────────────────────────────
+
+  /** The live view wins over the store: it includes writes not yet committed. */
+  private current(appId: string): AppRow | undefined {
+    const row = this.hub.deps.store.getApp(appId);
+    const live = this.hub.liveApp(appId);
+    if (!live) return row;
+    const base = row ?? ({ app_id: appId, parent_id: live.parentId, namespace: live.namespace } as AppRow);
+    return { ...base, status: live.status, pub_key: live.pubKeyText, sec_level: live.secLevel, last_seq: live.highSeq, last_auth_ts: live.lastAuthTs };
+  }
+
+  private newLive(state: ConnState, appId: string, parentId: string | null, namespace: string | null, secLevel: SecLevel, pubKeyText: string, pubKey: KeyObject | null, lastSeq: number): LiveApp {
+    const gaps = lastSeq > 0 ? this.hub.deps.store.seqGaps(appId).map((g) => ({ from: g.from_seq, to: g.to_seq })) : [];
+    return { appId, parentId, namespace, secLevel, pubKeyText, pubKey, status: 'connected', highSeq: lastSeq, lastAuthTs: 0, uncommitted: new Map(), gaps, sincePrune: 0, conn: state };
+  }
+
+  /** Returns the commit callback; what it reports is captured now, before later frames move the app on. */
+  private answerRegistered(state: ConnState, app: LiveApp): (err?: Error) => void {
+    const lastSeq = app.highSeq;
+    const status = app.status;
+    return (err) => {
+      if (err) {
+        this.hub.unbind(app);
+        return this.hub.reject(state, 'storage_unavailable', `registration not stored: ${err.message}`, { app_id: app.appId });
+      }
+      this.hub.send(state, { type: 'registered', app_id: app.appId, server_pub_key: this.hub.deps.identity.publicKeyText, last_seq: lastSeq, sec_level: app.secLevel });
+      this.emitStatus(app, this.hub.nowIso(), status);
+      this.hub.controls.deliverPending(app);
+    };
+  }
+
+  private emitStatus(app: LiveApp, at: string, status = app.status): void {
+    this.hub.deps.events.emit({ type: 'app_status', app_id: app.appId, parent_id: app.parentId, namespace: app.namespace, at, status });
+  }
+
+  private refuse(state: ConnState, appId: string, r: Refusal): void {
+    this.hub.reject(state, r.code, r.message, { app_id: appId });
+  }
+}

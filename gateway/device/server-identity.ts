@@ -1,0 +1,24 @@
+/**
+ * The gateway's long-lived Ed25519 identity: devices pin its public key
+ * (serverPubKey in TRAILS_INFO) and verify every control frame against it.
+ * Loading it from disk is keys/key-file.ts; this is the in-memory form.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { Ed25519KeyPair } from '../crypto/ed25519.js';
+import { privateKeyObject } from '../crypto/ed25519.js';
+import { encodePublicKey } from '../protocol/keys.js';
+import { signFrame } from '../protocol/signing.js';
+
+export class ServerIdentity {
+  readonly publicKeyText: string;
+  private readonly key: KeyObject;
+
+  constructor(pair: Ed25519KeyPair) {
+    this.publicKeyText = encodePublicKey(pair.publicKey);
+    this.key = privateKeyObject(pair.secretKey);
+  }
+
+  sign<T extends object>(frame: T): T & { sig: string } {
+    return signFrame(frame, this.key);
+  }
+}

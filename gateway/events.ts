@@ -1,0 +1,48 @@
+/**
+ * The gateway's internal event bus (spec §20): the device hub publishes, the
+ * watch stream, metrics and later the uplink subscribe. A failing listener is
+ * logged and isolated, never allowed to break ingest (as zigbee2mqtt wraps
+ * its extensions).
+ */
+import type { JsonValue, MsgType } from './protocol/frames.js';
+import type { AppStatus, ControlStatus, CrashType } from './store/types.js';
+
+interface AppRef {
+  app_id: string;
+  parent_id: string | null;
+  namespace: string | null;
+  at: string;
+}
+
+export type GatewayEvent =
+  | (AppRef & { type: 'app_status'; status: AppStatus })
+  | (AppRef & { type: 'message'; msg_type: MsgType; seq: number; payload: JsonValue })
+  | (AppRef & { type: 'crash'; crash_type: CrashType })
+  | (AppRef & { type: 'control'; correlation_id: string; action: string; status: ControlStatus; result?: JsonValue });
+
+export type Listener = (e: GatewayEvent) => void;
+
+export class EventBus {
+  private listeners = new Set<Listener>();
+
+  constructor(private readonly onListenerError: (err: unknown) => void = () => {}) {}
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  emit(event: GatewayEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch (err) {
+        this.onListenerError(err);
+      }
+    }
+  }
+
+  get size(): number {
+    return this.listeners.size;
+  }
+}

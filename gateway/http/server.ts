@@ -1,0 +1,44 @@
+/**
+ * The HTTP side: fastify for requests, and an upgrade router that hands
+ * WebSocket upgrades to whoever registered their path (/ws for devices;
+ * /api/v1/watch later). Building the app never listens, so tests can use
+ * app.inject() without a port (the fastify demo's app/server split).
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface HttpOptions {
+  logger: Logger;
+  tls?: { cert: Buffer; key: Buffer };
+  /** True once the store is open and the hub started; /healthz answers 200 from then on. */
+  ready: () => boolean;
+  /** Extra facts for /healthz (counts, version). */
+  health: () => Record<string, unknown>;
+}
+
+export function buildHttp(opts: HttpOptions): { app: FastifyInstance; upgrades: Map<string, UpgradeHandler> } {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1 << 20,
+    ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
+  }) as unknown as FastifyInstance;
+  const upgrades = new Map<string, UpgradeHandler>();
+
+  app.get('/healthz', async (_req, reply) => {
+    const ready = opts.ready();
+    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'starting', ...opts.health() });
+  });
+
+  app.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    const handler = upgrades.get(path);
+    if (handler) return handler(req, socket, head);
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  });
+  return { app, upgrades };
+}

@@ -1,0 +1,167 @@
+/**
+ * Every frame on /ws, as it travels (snake_case, PROTOCOL-NOTES). docs/PROTOCOL.md
+ * is the prose of this file; keep the two together.
+ */
+
+export type SecLevel = 'open' | 'signed' | 'full';
+export const SEC_LEVELS: readonly SecLevel[] = ['open', 'signed', 'full'];
+
+export type MsgType = 'Status' | 'Result' | 'Error';
+export const MSG_TYPES: readonly MsgType[] = ['Status', 'Result', 'Error'];
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+export interface ProcessInfo {
+  pid?: number | null;
+  ppid?: number | null;
+  uid?: number | null;
+  gid?: number | null;
+  hostname?: string | null;
+  node_name?: string | null;
+  pod_ip?: string | null;
+  namespace?: string | null;
+  start_time?: number | null;
+  executable?: string | null;
+}
+
+// ── client → gateway ────────────────────────────────────────────────
+
+export interface RegisterFrame {
+  type: 'register';
+  app_id: string;
+  parent_id: string | null;
+  app_name: string;
+  child_pub_key: string;
+  process_info?: ProcessInfo | null;
+  role_refs?: string[] | null;
+  /** Our extension: the tier the app asks for. Absent = open, or signed when `sig` is set. */
+  sec_level?: SecLevel | null;
+  /** Our extension, required when signed: ms since epoch, inside the signed bytes (replay window). */
+  timestamp?: number | null;
+  sig?: string | null;
+}
+
+export interface ReRegisterFrame {
+  type: 're_register';
+  app_id: string;
+  last_seq?: number | null;
+  pub_key: string;
+  timestamp?: number | null;
+  sig?: string | null;
+}
+
+export interface MessageHeader {
+  msg_type: MsgType;
+  timestamp: number;
+  seq: number;
+  correlation_id?: string | null;
+}
+
+export interface MessageFrame {
+  type: 'message';
+  app_id: string;
+  header: MessageHeader;
+  payload: JsonValue;
+  start_day?: number | null;
+  sig?: string | null;
+}
+
+export interface DisconnectFrame {
+  type: 'disconnect';
+  app_id: string;
+  reason?: string | null;
+  timestamp?: number | null;
+  sig?: string | null;
+}
+
+/** Our frame: a device's answer to a control, tied to it by correlation_id. */
+export interface ControlResponseFrame {
+  type: 'control_response';
+  app_id: string;
+  correlation_id: string;
+  ack: boolean;
+  result?: JsonValue;
+  error?: string | null;
+  action?: string | null;
+  timestamp?: number | null;
+  sig?: string | null;
+}
+
+export type ClientFrame = RegisterFrame | ReRegisterFrame | MessageFrame | DisconnectFrame | ControlResponseFrame;
+export type ClientFrameType = ClientFrame['type'];
+
+// ── gateway → client ────────────────────────────────────────────────
+
+export interface RegisteredFrame {
+  type: 'registered';
+  app_id: string;
+  server_pub_key: string;
+  /** Our extension: the highest seq the gateway has stored for this app (0 = none). */
+  last_seq: number;
+  sec_level: SecLevel;
+}
+
+export interface AckFrame {
+  type: 'ack';
+  seq: number;
+  /** Our extension: which app the seq belongs to (several apps may share a socket). */
+  app_id: string;
+  /** Present and true when the seq was already stored: acked again, stored once. */
+  duplicate?: true;
+}
+
+export interface ErrorFrame {
+  type: 'error';
+  code: ErrorCode;
+  message: string;
+  app_id?: string;
+  seq?: number;
+  correlation_id?: string;
+}
+
+export interface ControlFrame {
+  type: 'control';
+  app_id: string;
+  action: string;
+  correlation_id: string;
+  payload: JsonValue;
+  issued_at: number;
+  expires_at: number;
+  sig: string;
+}
+
+export type ServerFrame = RegisteredFrame | AckFrame | ErrorFrame | ControlFrame;
+
+// ── error codes and close codes ─────────────────────────────────────
+
+export type ErrorCode =
+  | 'invalid_json'
+  | 'bad_frame'
+  | 'unknown_type'
+  | 'registration_failed'
+  | 'unknown_parent'
+  | 'app_owned'
+  | 'app_terminal'
+  | 'not_registered'
+  | 'tier_mismatch'
+  | 'tier_requires_tls'
+  | 'bad_signature'
+  | 'stale_timestamp'
+  | 'seq_regressed'
+  | 'seq_conflict'
+  | 'unknown_correlation'
+  | 'rate_limited'
+  | 'storage_unavailable';
+
+/** WebSocket close codes the gateway uses; documented in docs/PROTOCOL.md. */
+export const CloseCode = {
+  normal: 1000,
+  goingAway: 1001,
+  policy: 1008,
+  tooLarge: 1009,
+  serviceRestart: 1012,
+  registrationTimeout: 4001,
+  tooManyErrors: 4002,
+  rateLimited: 4003,
+  overloaded: 4004,
+} as const;

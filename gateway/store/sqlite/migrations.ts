@@ -1,0 +1,188 @@
+/**
+ * Versioned schema migrations. A shipped migration is never edited: gateways in
+ * the field have already run it, so a change is always a new version.
+ *
+ * Table and column names follow the reference TRAILS schema (spec §22) so its
+ * SQL runs unchanged against our file. Type mapping from the reference:
+ * UUID → TEXT, TIMESTAMPTZ → TEXT (ISO-8601 UTC with ms, so text order is time
+ * order), TEXT[] → TEXT (JSON array), JSONB → TEXT (JSON, readable with ->>),
+ * INET → TEXT, BIGSERIAL → INTEGER PRIMARY KEY AUTOINCREMENT (ids are never
+ * reused, so a message id keeps meaning one message).
+ */
+import type Database from 'better-sqlite3';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly up: string;
+}
+
+const INITIAL = `
+CREATE TABLE apps (
+  app_id            TEXT PRIMARY KEY,
+  -- No FOREIGN KEY: the gateway checks parents itself, and a child may outlive
+  -- (or arrive before) the row of its parent.
+  parent_id         TEXT,
+  app_name          TEXT NOT NULL,
+  namespace         TEXT,
+  pod_name          TEXT,
+  node_name         TEXT,
+  pod_ip            TEXT,
+  pid               INTEGER,
+  ppid              INTEGER,
+  executable        TEXT,
+  proc_uid          INTEGER,
+  proc_gid          INTEGER,
+  proc_user         TEXT,
+  originator_sub    TEXT,
+  originator_groups TEXT,
+  pub_key           TEXT,
+  status            TEXT NOT NULL DEFAULT 'scheduled'
+    CHECK (status IN ('scheduled', 'connected', 'running', 'done', 'error', 'crashed',
+                      'cancelled', 'start_failed', 'reconnecting', 'lost_contact')),
+  start_time        TEXT,
+  connected_at      TEXT,
+  disconnected_at   TEXT,
+  server_instance   TEXT,
+  role_refs         TEXT,
+  metadata_json     TEXT,
+  start_deadline    INTEGER DEFAULT 300,
+  created_at        TEXT NOT NULL,
+  updated_at        TEXT NOT NULL,
+  -- ours, beside the reference columns
+  sec_level         TEXT CHECK (sec_level IS NULL OR sec_level IN ('open', 'signed', 'full')),
+  last_seq          INTEGER NOT NULL DEFAULT 0,
+  last_auth_ts      INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX idx_apps_status ON apps(status);
+CREATE INDEX idx_apps_parent ON apps(parent_id);
+CREATE INDEX idx_apps_namespace ON apps(namespace);
+CREATE INDEX idx_apps_name ON apps(app_name);
+CREATE INDEX idx_apps_instance ON apps(server_instance, status);
+CREATE INDEX idx_apps_created ON apps(created_at);
+
+CREATE TABLE messages (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  app_id          TEXT NOT NULL REFERENCES apps(app_id) ON DELETE CASCADE,
+  direction       TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+  msg_type        TEXT NOT NULL CHECK (msg_type IN ('Status', 'Result', 'Error', 'Control')),
+  seq             INTEGER NOT NULL,
+  correlation_id  TEXT,
+  payload_json    TEXT,
+  payload_bytes   BLOB,
+  created_at      TEXT NOT NULL
+);
+CREATE INDEX idx_messages_app ON messages(app_id, created_at);
+CREATE INDEX idx_messages_type ON messages(app_id, msg_type);
+-- A data seq is stored once: a replayed frame hits this index instead of
+-- creating a duplicate row.
+CREATE UNIQUE INDEX idx_messages_in_seq ON messages(app_id, seq) WHERE direction = 'in';
+
+CREATE TABLE snapshots (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  app_id        TEXT NOT NULL REFERENCES apps(app_id) ON DELETE CASCADE,
+  namespace     TEXT,
+  seq           INTEGER NOT NULL,
+  snapshot_json TEXT NOT NULL,
+  created_at    TEXT NOT NULL
+);
+CREATE INDEX idx_snapshots_latest ON snapshots(app_id, created_at DESC);
+CREATE INDEX idx_snapshots_namespace ON snapshots(namespace, created_at DESC);
+
+CREATE TABLE crashes (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  app_id        TEXT NOT NULL REFERENCES apps(app_id) ON DELETE CASCADE,
+  detected_at   TEXT NOT NULL,
+  crash_type    TEXT NOT NULL
+    CHECK (crash_type IN ('connection_drop', 'heartbeat_timeout', 'never_started')),
+  gap_seconds   REAL,
+  metadata_json TEXT
+);
+CREATE INDEX idx_crashes_time ON crashes(detected_at DESC);
+CREATE INDEX idx_crashes_app ON crashes(app_id);
+
+CREATE TABLE control_queue (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  app_id          TEXT NOT NULL REFERENCES apps(app_id) ON DELETE CASCADE,
+  action          TEXT NOT NULL,
+  payload_json    TEXT,
+  correlation_id  TEXT NOT NULL,
+  status          TEXT NOT NULL
+    CHECK (status IN ('queued', 'sent', 'answered', 'expired', 'undeliverable')),
+  origin          TEXT NOT NULL,
+  created_at      TEXT NOT NULL,
+  expires_at      TEXT NOT NULL,
+  sent_at         TEXT,
+  acked_at        TEXT,
+  ack_result_json TEXT
+);
+CREATE UNIQUE INDEX idx_control_correlation ON control_queue(correlation_id);
+CREATE INDEX idx_control_app_status ON control_queue(app_id, status);
+CREATE INDEX idx_control_expiry ON control_queue(expires_at) WHERE status IN ('queued', 'sent');
+
+-- No foreign key: the audit trail must survive the deletion of its target.
+CREATE TABLE audit_log (
+  id            INTEGER PRIMARY KEY AUTOINCREMENT,
+  timestamp     TEXT NOT NULL,
+  action        TEXT NOT NULL,
+  target_app_id TEXT,
+  cascade       INTEGER NOT NULL DEFAULT 0 CHECK (cascade IN (0, 1)),
+  payload_json  TEXT,
+  auth_domain   TEXT NOT NULL,
+  source_app_id TEXT,
+  oauth_subject TEXT,
+  source_ip     TEXT,
+  user_agent    TEXT,
+  outcome       TEXT NOT NULL
+);
+CREATE INDEX idx_audit_time ON audit_log(timestamp DESC);
+CREATE INDEX idx_audit_target ON audit_log(target_app_id);
+
+CREATE TABLE seq_gaps (
+  app_id      TEXT NOT NULL REFERENCES apps(app_id) ON DELETE CASCADE,
+  from_seq    INTEGER NOT NULL,
+  to_seq      INTEGER NOT NULL,
+  detected_at TEXT NOT NULL,
+  CHECK (from_seq <= to_seq),
+  PRIMARY KEY (app_id, from_seq)
+);
+
+CREATE TABLE gateway_meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT
+);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', up: INITIAL }];
+
+/**
+ * Applies every migration not yet recorded in `schema_migrations`, all in one
+ * immediate transaction (a crash mid-way leaves the old schema, never half a
+ * new one). Running it again is a no-op. Returns the versions it applied.
+ */
+export function migrate(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number[] {
+  for (let i = 1; i < migrations.length; i++) {
+    if (migrations[i]!.version <= migrations[i - 1]!.version) {
+      throw new Error(`migrations out of order at version ${migrations[i]!.version}`);
+    }
+  }
+  const run = db.transaction((): number[] => {
+    db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version    INTEGER PRIMARY KEY,
+      name       TEXT NOT NULL,
+      applied_at TEXT NOT NULL
+    )`);
+    const rows = db.prepare('SELECT version FROM schema_migrations').all() as Array<{ version: number }>;
+    const done = new Set(rows.map((r) => r.version));
+    const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (done.has(m.version)) continue;
+      db.exec(m.up);
+      record.run(m.version, m.name, new Date().toISOString());
+      applied.push(m.version);
+    }
+    return applied;
+  });
+  return run.immediate();
+}

@@ -1,0 +1,242 @@
+/**
+ * The product store: one better-sqlite3 connection, WAL, synchronous=FULL.
+ * Reads are synchronous; writes go through `transaction`/`batch`, whose commit
+ * is the fsync an ack waits for.
+ */
+import Database from 'better-sqlite3';
+import type {
+  AppFilter,
+  AppRow,
+  AuditRow,
+  ControlRow,
+  CrashRow,
+  GatewayStore,
+  MessageFilter,
+  MessageRow,
+  SeqGapRow,
+  SnapshotRow,
+  StoreWriter,
+} from '../types.js';
+import { migrate } from './migrations.js';
+import {
+  appFromRow,
+  auditFromRow,
+  controlFromRow,
+  crashFromRow,
+  gapFromRow,
+  isOverdue,
+  limitOf,
+  messageFromRow,
+  snapshotFromRow,
+} from './rows.js';
+import { SqliteWriter } from './sqlite-writer.js';
+
+type Stmt = Database.Statement;
+type Raw = Record<string, unknown>;
+
+export interface SqliteStoreOptions {
+  /** Open an existing, already migrated file for reading only (no migrations, no WAL switch). */
+  readonly?: boolean;
+}
+
+// payload_bytes is left out on purpose: it is unused and would only cost a copy.
+const MSG_COLS = 'id, app_id, direction, msg_type, seq, correlation_id, payload_json, created_at';
+
+/**
+ * A WHERE clause from the conditions whose value is given. The clause text
+ * depends only on which filters are set, so the statement cache holds a few
+ * variants, each an exact query the planner can use an index for.
+ */
+function where(conds: Array<[string, unknown]>): [string, unknown[]] {
+  const set = conds.filter(([, v]) => v !== undefined);
+  return [set.length ? `WHERE ${set.map(([c]) => c).join(' AND ')}` : '', set.map(([, v]) => v)];
+}
+
+export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
+  return new SqliteStore(path, opts);
+}
+
+export class SqliteStore implements GatewayStore {
+  /** Exposed for diagnostics and tests (pragmas, reference SQL); the store owns it. */
+  readonly db: Database.Database;
+  private readonly stmts = new Map<string, Stmt>();
+  private readonly writer: SqliteWriter;
+  private readonly getAppStmt: Stmt;
+  private readonly bySeqStmt: Stmt;
+  private readonly runTx: Database.Transaction<(fn: (w: StoreWriter) => unknown) => unknown>;
+  private readonly runBatch: Database.Transaction<(ops: ReadonlyArray<(w: StoreWriter) => void>) => Array<Error | undefined>>;
+
+  constructor(path: string, opts: SqliteStoreOptions = {}) {
+    const readonly = opts.readonly === true;
+    this.db = new Database(path, { readonly, fileMustExist: readonly });
+    try {
+      // WAL lets REST readers run beside the writer; FULL makes every commit an
+      // fsync, so an ack never leaves before its frame is on disk.
+      if (!readonly) this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.db.pragma('busy_timeout = 5000');
+      if (!readonly) migrate(this.db);
+      this.writer = new SqliteWriter((sql) => this.q(sql));
+      this.getAppStmt = this.q('SELECT * FROM apps WHERE app_id = ?');
+      this.bySeqStmt = this.q(`SELECT ${MSG_COLS} FROM messages WHERE app_id = ? AND seq = ? AND direction = 'in'`);
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
+    this.runTx = this.db.transaction((fn: (w: StoreWriter) => unknown) => fn(this.writer));
+    // Nested db.transaction calls run as SAVEPOINTs: one op's failure rolls back
+    // that op only, and the outer transaction commits the rest with one fsync.
+    const savepoint = this.db.transaction((op: (w: StoreWriter) => void) => op(this.writer));
+    this.runBatch = this.db.transaction((ops: ReadonlyArray<(w: StoreWriter) => void>) =>
+      ops.map((op) => {
+        try {
+          savepoint(op);
+          return undefined;
+        } catch (e) {
+          // Some errors (disk full, I/O) make SQLite abort the whole transaction;
+          // carrying on would run the remaining ops in autocommit.
+          if (!this.db.inTransaction) throw e;
+          return e instanceof Error ? e : new Error(String(e));
+        }
+      }),
+    );
+  }
+
+  /** Prepares each distinct SQL text once for the life of the connection. */
+  private q(sql: string): Stmt {
+    let s = this.stmts.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.stmts.set(sql, s);
+    }
+    return s;
+  }
+
+  transaction<T>(fn: (w: StoreWriter) => T): T {
+    return this.runTx.immediate(fn) as T;
+  }
+
+  batch(ops: ReadonlyArray<(w: StoreWriter) => void>): Array<Error | undefined> {
+    if (ops.length === 0) return [];
+    return this.runBatch.immediate(ops);
+  }
+
+  close(): void {
+    this.stmts.clear();
+    this.db.close();
+  }
+
+  getApp(appId: string): AppRow | undefined {
+    const r = this.getAppStmt.get(appId) as Raw | undefined;
+    return r && appFromRow(r);
+  }
+
+  listApps(filter: AppFilter = {}): AppRow[] {
+    const [w, args] = where([
+      ['status = ?', filter.status],
+      ['namespace = ?', filter.namespace],
+      ['parent_id = ?', filter.parent_id],
+    ]);
+    const rows = this.q(`SELECT * FROM apps ${w} ORDER BY created_at, rowid LIMIT ?`).all(...args, limitOf(filter.limit));
+    return (rows as Raw[]).map(appFromRow);
+  }
+
+  children(appId: string, recursive = false): AppRow[] {
+    // Each app has one parent, so a cycle reachable from the root must pass
+    // through the root; excluding the root ends the recursion on any cycle.
+    const sql = recursive
+      ? `WITH RECURSIVE tree(app_id, depth) AS (
+           SELECT app_id, 1 FROM apps WHERE parent_id = @root AND app_id <> @root
+           UNION ALL
+           SELECT a.app_id, t.depth + 1 FROM apps a JOIN tree t ON a.parent_id = t.app_id WHERE a.app_id <> @root
+         )
+         SELECT a.* FROM tree t JOIN apps a ON a.app_id = t.app_id ORDER BY t.depth, a.created_at, a.rowid`
+      : 'SELECT * FROM apps WHERE parent_id = @root AND app_id <> @root ORDER BY created_at, rowid';
+    return (this.q(sql).all({ root: appId }) as Raw[]).map(appFromRow);
+  }
+
+  messages(appId: string, filter: MessageFilter = {}): MessageRow[] {
+    const rows =
+      filter.msg_type === undefined
+        ? this.q(`SELECT ${MSG_COLS} FROM messages WHERE app_id = ? ORDER BY id LIMIT ?`).all(appId, limitOf(filter.limit))
+        : this.q(`SELECT ${MSG_COLS} FROM messages WHERE app_id = ? AND msg_type = ? ORDER BY id LIMIT ?`).all(
+            appId, filter.msg_type, limitOf(filter.limit),
+          );
+    return (rows as Raw[]).map(messageFromRow);
+  }
+
+  /** The inbound (data) message with this seq: the one the unique index guards. */
+  messageBySeq(appId: string, seq: number): MessageRow | undefined {
+    const r = this.bySeqStmt.get(appId, seq) as Raw | undefined;
+    return r && messageFromRow(r);
+  }
+
+  snapshots(appId: string, limit?: number): SnapshotRow[] {
+    const sql = 'SELECT * FROM snapshots WHERE app_id = ? ORDER BY created_at DESC, id DESC LIMIT ?';
+    return (this.q(sql).all(appId, limitOf(limit)) as Raw[]).map(snapshotFromRow);
+  }
+
+  latestSnapshot(appId: string): SnapshotRow | undefined {
+    return this.snapshots(appId, 1)[0];
+  }
+
+  crashes(filter: { app_id?: string; since?: string; limit?: number } = {}): CrashRow[] {
+    const [w, args] = where([
+      ['app_id = ?', filter.app_id],
+      ['detected_at >= ?', filter.since],
+    ]);
+    const rows = this.q(`SELECT * FROM crashes ${w} ORDER BY detected_at DESC, id DESC LIMIT ?`).all(
+      ...args, limitOf(filter.limit),
+    );
+    return (rows as Raw[]).map(crashFromRow);
+  }
+
+  seqGaps(appId: string): SeqGapRow[] {
+    return (this.q('SELECT * FROM seq_gaps WHERE app_id = ? ORDER BY from_seq').all(appId) as Raw[]).map(gapFromRow);
+  }
+
+  getControl(correlationId: string): ControlRow | undefined {
+    const r = this.q('SELECT * FROM control_queue WHERE correlation_id = ?').get(correlationId) as Raw | undefined;
+    return r && controlFromRow(r);
+  }
+
+  pendingControls(appId: string): ControlRow[] {
+    const sql = `SELECT * FROM control_queue WHERE app_id = ? AND status IN ('queued', 'sent') ORDER BY id`;
+    return (this.q(sql).all(appId) as Raw[]).map(controlFromRow);
+  }
+
+  expiredControls(now: string): ControlRow[] {
+    const sql = `SELECT * FROM control_queue WHERE status IN ('queued', 'sent') AND expires_at <= ?
+                 ORDER BY expires_at, id`;
+    return (this.q(sql).all(now) as Raw[]).map(controlFromRow);
+  }
+
+  auditLog(filter: { target_app_id?: string; limit?: number } = {}): AuditRow[] {
+    const rows =
+      filter.target_app_id === undefined
+        ? this.q('SELECT * FROM audit_log ORDER BY timestamp DESC, id DESC LIMIT ?').all(limitOf(filter.limit))
+        : this.q('SELECT * FROM audit_log WHERE target_app_id = ? ORDER BY timestamp DESC, id DESC LIMIT ?').all(
+            filter.target_app_id, limitOf(filter.limit),
+          );
+    return (rows as Raw[]).map(auditFromRow);
+  }
+
+  overdueScheduled(nowMs: number): AppRow[] {
+    // The status index narrows to scheduled apps (few); the deadline arithmetic
+    // on ISO text is done in JS so both stores share one rule (rows.isOverdue).
+    const rows = this.q(`SELECT * FROM apps WHERE status = 'scheduled' ORDER BY created_at, rowid`).all() as Raw[];
+    return rows.map(appFromRow).filter((a) => isOverdue(a, nowMs));
+  }
+
+  getMeta(key: string): string | undefined {
+    const v = this.q('SELECT value FROM gateway_meta WHERE key = ?').pluck().get(key) as string | null | undefined;
+    return v ?? undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.q('INSERT INTO gateway_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
+      key, value,
+    );
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * The gateway's store. Reads are synchronous (SQLite answers in microseconds
+ * and the REST layer wants plain values); every write goes through
+ * `transaction`, which the group committer (device/group-commit.ts) calls once
+ * for many frames, so that one fsync covers them all.
+ *
+ * Two implementations pass one contract suite (test/store/contract.ts):
+ * SqliteStore (the product) and MemoryStore (the twin for pure tests).
+ */
+import type { JsonValue, MsgType, SecLevel } from '../protocol/frames.js';
+
+export type AppStatus =
+  | 'scheduled'
+  | 'connected'
+  | 'running'
+  | 'done'
+  | 'error'
+  | 'crashed'
+  | 'cancelled'
+  | 'start_failed'
+  | 'reconnecting'
+  | 'lost_contact';
+
+export const TERMINAL_STATUSES: readonly AppStatus[] = ['done', 'error', 'crashed', 'cancelled', 'start_failed'];
+export const LIVE_STATUSES: readonly AppStatus[] = ['connected', 'running'];
+
+export type CrashType = 'connection_drop' | 'heartbeat_timeout' | 'never_started';
+
+/** Column names are the reference schema's (spec §22), so its SQL runs unchanged. */
+export interface AppRow {
+  app_id: string;
+  parent_id: string | null;
+  app_name: string;
+  namespace: string | null;
+  pod_name: string | null;
+  node_name: string | null;
+  pod_ip: string | null;
+  pid: number | null;
+  ppid: number | null;
+  executable: string | null;
+  proc_uid: number | null;
+  proc_gid: number | null;
+  proc_user: string | null;
+  originator_sub: string | null;
+  originator_groups: string[] | null;
+  pub_key: string | null;
+  status: AppStatus;
+  start_time: string | null;
+  connected_at: string | null;
+  disconnected_at: string | null;
+  server_instance: string | null;
+  role_refs: string[] | null;
+  metadata_json: JsonValue | null;
+  start_deadline: number | null;
+  created_at: string;
+  updated_at: string;
+  // ── ours, beside the reference columns ──
+  sec_level: SecLevel | null;
+  /** Highest data seq stored for this app (0 = none). */
+  last_seq: number;
+  /** Last accepted signed control-plane timestamp (register, re_register, disconnect). */
+  last_auth_ts: number;
+}
+
+export type NewApp = Pick<AppRow, 'app_id' | 'parent_id' | 'app_name' | 'status'> & Partial<AppRow>;
+export type AppPatch = Partial<Omit<AppRow, 'app_id' | 'created_at'>>;
+
+export interface MessageRow {
+  id: number;
+  app_id: string;
+  direction: 'in' | 'out';
+  msg_type: MsgType | 'Control';
+  seq: number;
+  correlation_id: string | null;
+  payload_json: JsonValue;
+  created_at: string;
+}
+export type NewMessage = Omit<MessageRow, 'id'>;
+
+export interface SnapshotRow {
+  id: number;
+  app_id: string;
+  namespace: string | null;
+  seq: number;
+  snapshot_json: JsonValue;
+  created_at: string;
+}
+export type NewSnapshot = Omit<SnapshotRow, 'id'>;
+
+export interface CrashRow {
+  id: number;
+  app_id: string;
+  detected_at: string;
+  crash_type: CrashType;
+  gap_seconds: number | null;
+  metadata_json: JsonValue | null;
+}
+export type NewCrash = Omit<CrashRow, 'id'>;
+
+export interface SeqGapRow {
+  app_id: string;
+  from_seq: number;
+  to_seq: number;
+  detected_at: string;
+}
+
+export type ControlStatus = 'queued' | 'sent' | 'answered' | 'expired' | 'undeliverable';
+
+export interface ControlRow {
+  id: number;
+  app_id: string;
+  action: string;
+  payload_json: JsonValue;
+  correlation_id: string;
+  status: ControlStatus;
+  origin: string;
+  created_at: string;
+  expires_at: string;
+  sent_at: string | null;
+  acked_at: string | null;
+  ack_result_json: JsonValue | null;
+}
+export type NewControl = Omit<ControlRow, 'id' | 'sent_at' | 'acked_at' | 'ack_result_json'>;
+export type ControlPatch = Partial<Pick<ControlRow, 'status' | 'sent_at' | 'acked_at' | 'ack_result_json'>>;
+
+export interface AuditRow {
+  id: number;
+  timestamp: string;
+  action: string;
+  target_app_id: string | null;
+  cascade: boolean;
+  payload_json: JsonValue | null;
+  auth_domain: string;
+  source_app_id: string | null;
+  oauth_subject: string | null;
+  source_ip: string | null;
+  user_agent: string | null;
+  outcome: string;
+}
+export type NewAudit = Omit<AuditRow, 'id'>;
+
+export interface AppFilter {
+  status?: AppStatus;
+  namespace?: string;
+  parent_id?: string;
+  limit?: number;
+}
+
+export interface MessageFilter {
+  msg_type?: MessageRow['msg_type'];
+  limit?: number;
+}
+
+/** The write side, valid only inside `transaction`. */
+export interface StoreWriter {
+  insertApp(app: NewApp): void;
+  updateApp(appId: string, patch: AppPatch): void;
+  deleteApp(appId: string): void;
+  insertMessage(m: NewMessage): void;
+  insertSnapshot(s: NewSnapshot): void;
+  insertCrash(c: NewCrash): void;
+  insertSeqGap(g: SeqGapRow): void;
+  /** Shrinks or splits the gap containing `seq`; returns false if `seq` lies in no gap. */
+  fillSeqGap(appId: string, seq: number): boolean;
+  insertControl(c: NewControl): number;
+  updateControl(id: number, patch: ControlPatch): void;
+  insertAudit(a: NewAudit): void;
+  /** Snapshot retention: keep the newest `keep` snapshots (and Status messages) of the app. */
+  pruneSnapshots(appId: string, keep: number): number;
+  /** Marks every app of `instance` in `from` as `to`; returns their ids. */
+  moveStatus(instance: string, from: readonly AppStatus[], to: AppStatus, at: string): string[];
+}
+
+export interface GatewayStore extends StoreReader {
+  /** Runs `fn` atomically and durably: when it returns, the writes are on disk. */
+  transaction<T>(fn: (w: StoreWriter) => T): T;
+  /**
+   * Runs each op in its own savepoint inside one transaction; a failing op is
+   * rolled back alone and its error returned in its slot (undefined = ok).
+   */
+  batch(ops: ReadonlyArray<(w: StoreWriter) => void>): Array<Error | undefined>;
+  close(): void;
+}
+
+export interface StoreReader {
+  getApp(appId: string): AppRow | undefined;
+  listApps(filter?: AppFilter): AppRow[];
+  /** Direct children, or the whole subtree (breadth-first, excluding the root) when recursive. */
+  children(appId: string, recursive?: boolean): AppRow[];
+  messages(appId: string, filter?: MessageFilter): MessageRow[];
+  messageBySeq(appId: string, seq: number): MessageRow | undefined;
+  snapshots(appId: string, limit?: number): SnapshotRow[];
+  latestSnapshot(appId: string): SnapshotRow | undefined;
+  crashes(filter?: { app_id?: string; since?: string; limit?: number }): CrashRow[];
+  seqGaps(appId: string): SeqGapRow[];
+  getControl(correlationId: string): ControlRow | undefined;
+  pendingControls(appId: string): ControlRow[];
+  /** Controls in `queued` or `sent` whose expiry is at or before `now`. */
+  expiredControls(now: string): ControlRow[];
+  auditLog(filter?: { target_app_id?: string; limit?: number }): AuditRow[];
+  /** Scheduled apps whose start deadline has passed at `now` (ms). */
+  overdueScheduled(nowMs: number): AppRow[];
+  getMeta(key: string): string | undefined;
+  setMeta(key: string, value: string): void;
+}

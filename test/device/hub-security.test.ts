@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { publicKeyObject, privateKeyObject } from '../../gateway/crypto/ed25519.js';
+import { decodePublicKey } from '../../gateway/protocol/keys.js';
+import { signFrame, verifyFrame } from '../../gateway/protocol/signing.js';
+import { Device, makeHarness } from '../support/hub-harness.js';
+
+function signedApp(tier: 'signed' | 'full' = 'signed', secure = false) {
+  const h = makeHarness();
+  const c = h.connect(secure);
+  const d = new Device(undefined, tier);
+  c.frame(d.register());
+  h.commit();
+  return { h, c, d };
+}
+
+describe('signed tier', () => {
+  it('accepts a signed register and signed messages', () => {
+    const { h, c, d } = signedApp();
+    expect(c.last()).toMatchObject({ type: 'registered', sec_level: 'signed' });
+    c.frame(d.message({ temp: 21.5 }));
+    h.commit();
+    expect(c.last()).toEqual({ type: 'ack', seq: 1, app_id: d.appId });
+    expect(h.store.getApp(d.appId)?.sec_level).toBe('signed');
+  });
+
+  it('refuses an unsigned message, a tampered payload, a frame moved to another app; stores none of them', () => {
+    const { h, c, d } = signedApp();
+    const other = new Device(undefined, 'signed');
+    c.frame(other.register());
+    h.commit();
+    const unsigned = { ...(d.message({ a: 1 }) as object), sig: null };
+    const tampered = { ...(d.message({ a: 2 }) as Record<string, unknown>), payload: { a: 3 } };
+    const moved = { ...(d.message({ a: 4 }) as Record<string, unknown>), app_id: other.appId };
+    for (const f of [unsigned, tampered, moved]) c.frame(f);
+    h.commit();
+    expect(c.ofType('error').map((e) => e.code)).toEqual(['tier_mismatch', 'bad_signature', 'bad_signature']);
+    expect(h.store.messages(d.appId)).toEqual([]);
+    expect(h.store.messages(other.appId)).toEqual([]);
+  });
+
+  it('refuses a register whose signature does not cover its key, and a replayed register', () => {
+    const h = makeHarness();
+    const d = new Device(undefined, 'signed');
+    const impostor = new Device(undefined, 'signed');
+    const c = h.connect();
+    // signed by another key than the one it presents
+    c.frame(signFrame({ ...(d.register() as Record<string, unknown>), sig: undefined }, privateKeyObject(impostor.keys.secretKey)));
+    expect(c.last()).toMatchObject({ type: 'error', code: 'bad_signature' });
+    const reg = d.register();
+    c.frame(reg);
+    h.commit();
+    c.drop();
+    h.commit();
+    const c2 = h.connect();
+    c2.frame(reg); // the same bytes again
+    h.commit();
+    expect(c2.last()).toMatchObject({ type: 'error', code: 'stale_timestamp' });
+  });
+
+  it('refuses a register with a timestamp outside the skew window', () => {
+    const h = makeHarness();
+    const d = new Device(undefined, 'signed', null, Date.UTC(2026, 10, 22, 11)); // an hour behind
+    const c = h.connect();
+    c.frame(d.register());
+    expect(c.last()).toMatchObject({ type: 'error', code: 'stale_timestamp' });
+  });
+
+  it('never accepts a signed app unsigned: not by register, not by re_register, not by disconnect', () => {
+    const { h, c, d } = signedApp();
+    c.drop();
+    h.commit();
+    const c2 = h.connect();
+    const openTwin = new Device(d.appId, 'open');
+    Object.assign(openTwin, { keys: d.keys, pubKey: d.pubKey });
+    c2.frame(openTwin.register());
+    c2.frame({ type: 're_register', app_id: d.appId, last_seq: 0, pub_key: d.pubKey, sig: null });
+    expect(c2.ofType('error').map((e) => e.code)).toEqual(['tier_mismatch', 'bad_signature']);
+    c2.frame(d.reRegister());
+    h.commit();
+    expect(c2.last()).toMatchObject({ type: 'registered' });
+    c2.frame({ type: 'disconnect', app_id: d.appId, reason: 'completed', sig: null });
+    expect(c2.last()).toMatchObject({ type: 'error', code: 'bad_signature' });
+    expect(h.store.getApp(d.appId)?.status).toBe('running');
+  });
+
+  it('refuses a register for an app_id that another key owns', () => {
+    const { h, d } = signedApp();
+    const thief = new Device(d.appId, 'signed');
+    const c = h.connect();
+    c.frame(thief.register());
+    c.frame(thief.reRegister());
+    expect(c.ofType('error').map((e) => e.code)).toEqual(['app_owned', 'app_owned']);
+    expect(h.store.getApp(d.appId)?.pub_key).toBe(d.pubKey);
+  });
+
+  it('signs every control frame with the gateway key, over the target app and correlation id', async () => {
+    const { h, c, d } = signedApp();
+    const { correlationId } = h.hub.controls.send({ appId: d.appId, action: 'reconfig', payload: { rate: 5 }, origin: 'admin' });
+    h.commit();
+    const ctl = c.ofType('control')[0]!;
+    expect(ctl).toMatchObject({ app_id: d.appId, action: 'reconfig', correlation_id: correlationId, payload: { rate: 5 } });
+    const serverKey = publicKeyObject(decodePublicKey(h.identity.publicKeyText)!);
+    expect(verifyFrame(ctl, serverKey)).toBe(true);
+    expect(verifyFrame({ ...ctl, app_id: crypto.randomUUID() }, serverKey)).toBe(false);
+    expect(verifyFrame({ ...ctl, correlation_id: 'x' }, serverKey)).toBe(false);
+  });
+
+  it('enforces the minimum tier configured for the gateway', () => {
+    const h = makeHarness({ minSecLevel: 'signed' });
+    const c = h.connect();
+    c.frame(new Device().register());
+    expect(c.last()).toMatchObject({ type: 'error', code: 'tier_mismatch' });
+  });
+});
+
+describe('full tier', () => {
+  it('requires a TLS connection', () => {
+    const plain = signedApp('full', false);
+    expect(plain.c.last()).toMatchObject({ type: 'error', code: 'tier_requires_tls' });
+    const tls = signedApp('full', true);
+    expect(tls.c.last()).toMatchObject({ type: 'registered', sec_level: 'full' });
+  });
+});

@@ -1,0 +1,183 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { MIGRATIONS, migrate } from '../../gateway/store/sqlite/migrations.js';
+import { openSqliteStore, type SqliteStore } from '../../gateway/store/sqlite/sqlite-store.js';
+import { storeContract } from './contract.js';
+import { app, iso, msg, seed, snap, uuid } from './fixtures.js';
+
+const dirs: string[] = [];
+function tempDb(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'trails-store-'));
+  dirs.push(dir);
+  return join(dir, 'gateway.db');
+}
+afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+storeContract('SqliteStore(:memory:)', () => openSqliteStore(':memory:'));
+storeContract('SqliteStore(file)', () => openSqliteStore(tempDb()));
+
+describe('SqliteStore only', () => {
+  let path: string;
+  let store: SqliteStore;
+  beforeEach(() => {
+    path = tempDb();
+    store = openSqliteStore(path);
+  });
+  afterEach(() => store.close());
+
+  it('sets WAL, synchronous=FULL, foreign keys and the busy timeout on a file DB', () => {
+    const p = (name: string) => store.db.pragma(name, { simple: true });
+    expect(p('journal_mode')).toBe('wal');
+    expect(p('synchronous')).toBe(2);
+    expect(p('foreign_keys')).toBe(1);
+    expect(p('busy_timeout')).toBe(5000);
+  });
+
+  it('migrations are recorded once and re-running them is a no-op', () => {
+    const recorded = () => store.db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all();
+    expect(recorded()).toEqual(MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    expect(migrate(store.db)).toEqual([]);
+    store.close();
+    store = openSqliteStore(path);
+    expect(recorded()).toHaveLength(MIGRATIONS.length);
+    const next = [...MIGRATIONS, { version: 99, name: 'extra', up: 'CREATE TABLE extra (x INTEGER);' }];
+    expect(migrate(store.db, next)).toEqual([99]);
+    expect(migrate(store.db, next)).toEqual([]);
+    expect(recorded()).toHaveLength(MIGRATIONS.length + 1);
+  });
+
+  it('a failing migration leaves neither its tables nor its record', () => {
+    const bad = [...MIGRATIONS, { version: 2, name: 'bad', up: 'CREATE TABLE half (x); INSERT INTO nowhere VALUES (1);' }];
+    expect(() => migrate(store.db, bad)).toThrow(/nowhere/);
+    const tables = store.db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'half'").all();
+    expect(tables).toEqual([]);
+    expect(store.db.prepare('SELECT max(version) AS v FROM schema_migrations').get()).toEqual({ v: 1 });
+    expect(() => migrate(store.db, [MIGRATIONS[0]!, { version: 0, name: 'x', up: '' }])).toThrow(/order/);
+  });
+
+  it('keeps the reference column names, with ours beside them', () => {
+    const cols = (t: string) => (store.db.prepare(`PRAGMA table_info(${t})`).all() as Array<{ name: string }>).map((c) => c.name);
+    expect(cols('apps')).toEqual([
+      'app_id', 'parent_id', 'app_name', 'namespace', 'pod_name', 'node_name', 'pod_ip', 'pid', 'ppid', 'executable',
+      'proc_uid', 'proc_gid', 'proc_user', 'originator_sub', 'originator_groups', 'pub_key', 'status', 'start_time',
+      'connected_at', 'disconnected_at', 'server_instance', 'role_refs', 'metadata_json', 'start_deadline',
+      'created_at', 'updated_at', 'sec_level', 'last_seq', 'last_auth_ts',
+    ]);
+    expect(cols('messages')).toEqual([
+      'id', 'app_id', 'direction', 'msg_type', 'seq', 'correlation_id', 'payload_json', 'payload_bytes', 'created_at',
+    ]);
+    expect(cols('snapshots')).toEqual(['id', 'app_id', 'namespace', 'seq', 'snapshot_json', 'created_at']);
+    expect(cols('crashes')).toEqual(['id', 'app_id', 'detected_at', 'crash_type', 'gap_seconds', 'metadata_json']);
+    expect(cols('gateway_meta')).toEqual(['key', 'value']);
+    expect(cols('audit_log')).toContain('cascade');
+    expect(store.db.prepare('PRAGMA foreign_key_list(apps)').all()).toEqual([]);
+    const fk = store.db.prepare('PRAGMA foreign_key_list(messages)').all() as Array<{ table: string; from: string }>;
+    expect(fk.map((f) => `${f.from}->${f.table}`)).toEqual(['app_id->apps']);
+    const idx = store.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'idx_messages_in_seq'").pluck().get();
+    expect(idx).toMatch(/UNIQUE INDEX .*\(app_id, seq\) WHERE direction = 'in'/);
+  });
+
+  it('stores timestamps, arrays, JSON and booleans in the documented TEXT/INTEGER forms', () => {
+    seed(store, (w) => {
+      w.insertApp(app(uuid(1), { role_refs: ['a', 'b'], created_at: iso(0), metadata_json: { k: [1] } }));
+      w.insertAudit({ timestamp: iso(1), action: 'x', target_app_id: null, cascade: true, payload_json: null, auth_domain: 'tree', source_app_id: null, oauth_subject: null, source_ip: null, user_agent: null, outcome: 'ok' });
+    });
+    const row = store.db
+      .prepare(`SELECT created_at, typeof(role_refs) AS t, json_array_length(role_refs) AS n, metadata_json->'k'->>0 AS k FROM apps`)
+      .get();
+    expect(row).toEqual({ created_at: '2026-11-22T00:00:00.000Z', t: 'text', n: 2, k: 1 });
+    expect(store.db.prepare('SELECT cascade, payload_json IS NULL AS p FROM audit_log').get()).toEqual({ cascade: 1, p: 1 });
+  });
+
+  it('answers the reference conformance queries unchanged', () => {
+    const id = uuid(42);
+    seed(store, (w) => {
+      w.insertApp(app(id, { app_name: 'trainer', pub_key: 'ed25519:AAAA', status: 'running' }));
+      w.insertMessage(msg(id, 1, { payload_json: { progress: 0.5, note: 'half' } }));
+      w.insertMessage(msg(id, 2, { msg_type: 'Result', payload_json: { progress: 1 } }));
+      w.insertSnapshot(snap(id, 1, 1, { progress: 0.25 }));
+      w.insertSnapshot(snap(id, 2, 2, { progress: 0.75 }));
+    });
+    const q = (sql: string) => store.db.prepare(sql.replaceAll('<id>', id)).all();
+    expect(q(`SELECT status, pub_key, app_name FROM apps WHERE app_id = '<id>'`)).toEqual([
+      { status: 'running', pub_key: 'ed25519:AAAA', app_name: 'trainer' },
+    ]);
+    expect(q(`SELECT msg_type, seq, payload_json->>'progress' as progress FROM messages WHERE app_id = '<id>' AND msg_type = 'Status'`)).toEqual([
+      { msg_type: 'Status', seq: 1, progress: 0.5 },
+    ]);
+    expect(q(`SELECT snapshot_json->>'progress' as progress FROM snapshots WHERE app_id = '<id>' ORDER BY created_at DESC LIMIT 1`)).toEqual([
+      { progress: 0.75 },
+    ]);
+    seed(store, (w) => {
+      w.updateApp(id, { status: 'crashed', disconnected_at: iso(10) });
+      w.insertCrash({ app_id: id, detected_at: iso(10), crash_type: 'connection_drop', gap_seconds: null, metadata_json: null });
+      w.insertCrash({ app_id: id, detected_at: iso(20), crash_type: 'heartbeat_timeout', gap_seconds: 31.5, metadata_json: { last: 'ok' } });
+    });
+    expect(q(`SELECT status, disconnected_at IS NOT NULL as has_disc FROM apps WHERE app_id = '<id>'`)).toEqual([
+      { status: 'crashed', has_disc: 1 },
+    ]);
+    expect(q(`SELECT count(*) as crash_count FROM crashes WHERE app_id = '<id>'`)).toEqual([{ crash_count: 2 }]);
+    expect(q(`SELECT crash_type FROM crashes WHERE app_id = '<id>' ORDER BY detected_at DESC LIMIT 1`)).toEqual([
+      { crash_type: 'heartbeat_timeout' },
+    ]);
+  });
+
+  it('committed writes survive close and reopen of the file', () => {
+    seed(store, (w) => {
+      w.insertApp(app(uuid(1), { metadata_json: { ü: '✓' } }));
+      w.insertMessage(msg(uuid(1), 7));
+    });
+    store.setMeta('instance', 'gw-7');
+    expect(() => store.transaction((w) => (w.insertMessage(msg(uuid(1), 8)), (() => { throw new Error('lost'); })()))).toThrow('lost');
+    store.close();
+    store = openSqliteStore(path);
+    expect(store.getApp(uuid(1))?.metadata_json).toEqual({ ü: '✓' });
+    expect(store.messages(uuid(1)).map((m) => m.seq)).toEqual([7]);
+    expect(store.getMeta('instance')).toBe('gw-7');
+  });
+
+  it('a read-only store reads the file and refuses writes', () => {
+    seed(store, (w) => w.insertApp(app(uuid(1))));
+    const ro = openSqliteStore(path, { readonly: true });
+    try {
+      expect(ro.getApp(uuid(1))?.app_id).toBe(uuid(1));
+      expect(() => ro.transaction((w) => w.insertApp(app(uuid(2))))).toThrow(/readonly/);
+      expect(() => ro.setMeta('k', 'v')).toThrow(/readonly/);
+    } finally {
+      ro.close();
+    }
+    expect(() => openSqliteStore(join(path, '..', 'missing.db'), { readonly: true })).toThrow();
+  });
+
+  it('prepares each statement once: hot paths do not prepare again', () => {
+    const warm = () =>
+      store.transaction((w) => {
+        w.insertMessage(msg(uuid(1), (seq += 1)));
+        w.insertSnapshot(snap(uuid(1), seq, seq));
+        w.updateApp(uuid(1), { last_seq: seq });
+        store.messageBySeq(uuid(1), seq);
+        store.getApp(uuid(1));
+        store.messages(uuid(1), { msg_type: 'Status', limit: 10 });
+        store.latestSnapshot(uuid(1));
+      });
+    let seq = 0;
+    seed(store, (w) => w.insertApp(app(uuid(1))));
+    warm();
+    const spy = vi.spyOn(store.db, 'prepare');
+    for (let i = 0; i < 50; i++) warm();
+    expect(store.batch([(w) => w.insertMessage(msg(uuid(1), 1000))])).toEqual([undefined]);
+    expect(spy).not.toHaveBeenCalled();
+    expect(store.getApp(uuid(1))?.last_seq).toBe(51);
+    spy.mockRestore();
+  });
+
+  it('raw CHECK constraints match the reference', () => {
+    const bad = (sql: string) => () => store.db.exec(sql);
+    seed(store, (w) => w.insertApp(app(uuid(1))));
+    expect(bad(`UPDATE apps SET status = 'zombie'`)).toThrow(/CHECK/);
+    expect(bad(`INSERT INTO messages (app_id, direction, msg_type, seq, created_at) VALUES ('${uuid(1)}', 'in', 'Log', 1, 'x')`)).toThrow(/CHECK/);
+    expect(bad(`INSERT INTO crashes (app_id, detected_at, crash_type) VALUES ('${uuid(1)}', 'x', 'oom')`)).toThrow(/CHECK/);
+  });
+});
