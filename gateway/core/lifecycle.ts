@@ -17,6 +17,11 @@ export const isTerminal = (s: AppStatus): boolean => TERMINAL_STATUSES.includes(
  */
 export const RESUMABLE: readonly AppStatus[] = ['connected', 'running', 'reconnecting', 'lost_contact', 'crashed'];
 
+/** Over for good: terminal and not resumable (crashed apps may still come back). */
+export function isFinal(s: AppStatus): boolean {
+  return isTerminal(s) && !RESUMABLE.includes(s);
+}
+
 export function canResume(s: AppStatus): boolean {
   return RESUMABLE.includes(s);
 }

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Timer } from '../ports/clock.js';
 import { iso } from '../ports/clock.js';
-import { isTerminal } from '../core/lifecycle.js';
+import { isFinal } from '../core/lifecycle.js';
 import type { ControlFrame, ControlResponseFrame, JsonValue } from '../protocol/frames.js';
 import { verifyFrame } from '../protocol/signing.js';
 import type { ControlRow, ControlStatus } from '../store/types.js';
@@ -68,7 +68,7 @@ export class ControlService {
     }
     const status = this.hub.liveApp(req.appId)?.status ?? this.hub.deps.store.getApp(req.appId)?.status;
     if (!status) throw new ControlError('unknown_app', `no app ${req.appId}`);
-    if (isTerminal(status)) throw new ControlError('app_terminal', `app ${req.appId} is ${status}`);
+    if (isFinal(status)) throw new ControlError('app_terminal', `app ${req.appId} is ${status}`);
     const correlationId = randomUUID();
     const now = this.hub.now();
     const row = {
