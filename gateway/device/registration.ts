@@ -174,7 +174,7 @@ export class RegistrationHandler {
 
   /** Signature, then the replay window: fresh, and newer than the last accepted one. */
   private checkSignedControlFrame(f: { timestamp?: number | null; sig?: string | null }, raw: SignedFrame, key: KeyObject, lastTs: number): Refusal | undefined {
-    if (!f.sig) return { code: 'bad_signature', message: 'this app is signed: the frame must carry "sig"' };
+    if (!f.sig) return { code: 'tier_mismatch', message: 'this app is signed: the frame must carry "sig"' };
     if (!verifyFrame(raw, key)) return { code: 'bad_signature', message: 'signature does not verify' };
     if (f.timestamp == null) return { code: 'bad_frame', message: 'a signed frame must carry "timestamp"' };
     if (Math.abs(this.hub.now() - f.timestamp) > this.hub.options.timestampSkewMs) {

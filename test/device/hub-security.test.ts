@@ -74,12 +74,12 @@ describe('signed tier', () => {
     Object.assign(openTwin, { keys: d.keys, pubKey: d.pubKey });
     c2.frame(openTwin.register());
     c2.frame({ type: 're_register', app_id: d.appId, last_seq: 0, pub_key: d.pubKey, sig: null });
-    expect(c2.ofType('error').map((e) => e.code)).toEqual(['tier_mismatch', 'bad_signature']);
+    expect(c2.ofType('error').map((e) => e.code)).toEqual(['tier_mismatch', 'tier_mismatch']);
     c2.frame(d.reRegister());
     h.commit();
     expect(c2.last()).toMatchObject({ type: 'registered' });
     c2.frame({ type: 'disconnect', app_id: d.appId, reason: 'completed', sig: null });
-    expect(c2.last()).toMatchObject({ type: 'error', code: 'bad_signature' });
+    expect(c2.last()).toMatchObject({ type: 'error', code: 'tier_mismatch' });
     expect(h.store.getApp(d.appId)?.status).toBe('running');
   });
 

@@ -1,0 +1,118 @@
+/**
+ * Finds the reference Python client at test time. It is never part of this
+ * repository: it is taken from a checkout or a bare git directory of the
+ * reference (TRAILS_REF_REPO, else the local mirror), extracted to a temp dir
+ * when needed, and run unchanged by a Python that has websockets and PyNaCl.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const DEFAULT_MIRROR = '/work/.mirror/trailsd+trails/repo';
+
+export interface ReferenceClient {
+  /** The directory that holds the `trails` package (goes on PYTHONPATH). */
+  clientDir: string;
+  python: string;
+  cleanup(): void;
+}
+
+export type Lookup = { ok: true; client: ReferenceClient } | { ok: false; reason: string };
+
+export function findReferenceClient(): Lookup {
+  const source = process.env.TRAILS_REF_REPO || DEFAULT_MIRROR;
+  if (!existsSync(source)) return { ok: false, reason: `no reference repository at ${source} (set TRAILS_REF_REPO)` };
+  const python = findPython();
+  if (!python) return { ok: false, reason: 'no python3 that can "import websockets, nacl" (apt-get install python3-websockets python3-nacl, or set TRAILS_PYTHON)' };
+
+  let clientDir = join(source, 'client-python');
+  let cleanup = (): void => {};
+  if (!existsSync(join(clientDir, 'trails', 'client.py'))) {
+    const gitDir = existsSync(join(source, '.git')) ? join(source, '.git') : source;
+    const tmp = mkdtempSync(join(tmpdir(), 'trails-ref-client-'));
+    cleanup = () => rmSync(tmp, { recursive: true, force: true });
+    const archive = spawnSync('git', ['--git-dir', gitDir, 'archive', 'HEAD', 'client-python'], { maxBuffer: 64 << 20 });
+    const untar = archive.status === 0 ? spawnSync('tar', ['-x', '-C', tmp], { input: archive.stdout }) : undefined;
+    if (archive.status !== 0 || untar?.status !== 0) {
+      cleanup();
+      const why = archive.status !== 0 ? archive.stderr.toString() : untar?.stderr.toString();
+      return { ok: false, reason: `cannot extract client-python from ${gitDir}: ${why?.trim()}` };
+    }
+    clientDir = join(tmp, 'client-python');
+  }
+  const probe = spawnSync(python, ['-c', 'from trails import TrailsClient, TrailsConfig'], { env: pythonEnv(clientDir) });
+  if (probe.status !== 0) {
+    cleanup();
+    return { ok: false, reason: `the reference client does not import: ${probe.stderr.toString().trim()}` };
+  }
+  return { ok: true, client: { clientDir, python, cleanup } };
+}
+
+function findPython(): string | undefined {
+  const candidates = [process.env.TRAILS_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
+  return candidates.find((p) => spawnSync(p, ['-c', 'import websockets, nacl']).status === 0);
+}
+
+function pythonEnv(clientDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const { TRAILS_INFO: _ignored, ...env } = process.env;
+  return { ...env, PYTHONPATH: clientDir, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', ...extra };
+}
+
+/** A running driver script: its stdout lines are the events the test waits for. */
+export class PythonRun {
+  readonly lines: string[] = [];
+  private stderr = '';
+  private exitCode: number | null | undefined;
+  private readonly proc: ChildProcess;
+  private readonly exited: Promise<number | null>;
+
+  constructor(client: ReferenceClient, script: string, args: string[], env: Record<string, string> = {}) {
+    this.proc = spawn(client.python, [script, ...args], { env: pythonEnv(client.clientDir, env), stdio: ['ignore', 'pipe', 'pipe'] });
+    let partial = '';
+    this.proc.stdout!.on('data', (chunk: Buffer) => {
+      const parts = (partial + chunk.toString()).split('\n');
+      partial = parts.pop()!;
+      this.lines.push(...parts);
+    });
+    this.proc.stderr!.on('data', (chunk: Buffer) => void (this.stderr += chunk.toString()));
+    this.exited = new Promise((resolve) => this.proc.on('exit', (code) => resolve((this.exitCode = code))));
+  }
+
+  get pid(): number {
+    return this.proc.pid!;
+  }
+
+  async line(text: string, timeoutMs = 15_000): Promise<void> {
+    await until(() => this.lines.includes(text) || this.exitCode !== undefined, timeoutMs, `"${text}" from the driver`);
+    if (!this.lines.includes(text)) throw new Error(`driver exited (${this.exitCode}) without "${text}"\n${this.transcript()}`);
+  }
+
+  /** Waits for the script to end; a non-zero exit fails with its output. */
+  async finished(timeoutMs = 20_000): Promise<void> {
+    await until(() => this.exitCode !== undefined, timeoutMs, 'the driver to exit').catch((e: Error) => {
+      throw new Error(`${e.message}\n${this.transcript()}`);
+    });
+    if (this.exitCode !== 0) throw new Error(`driver exited with ${this.exitCode}\n${this.transcript()}`);
+    await this.exited;
+  }
+
+  kill(): void {
+    if (this.exitCode === undefined) this.proc.kill('SIGKILL');
+  }
+
+  transcript(): string {
+    return `stdout:\n${this.lines.join('\n')}\nstderr:\n${this.stderr}`;
+  }
+}
+
+/** Polls `probe` until it returns something truthy; fails after timeoutMs. */
+export async function until<T>(probe: () => T | undefined | null | false, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
