@@ -101,6 +101,8 @@ export class TrailsClient {
       });
     const now = options.now ?? Date.now;
     let controls: ControlDispatcher | null = null;
+    const serverKeyRaw = cfg.serverPubKey ? decodePublicKey(cfg.serverPubKey) : undefined;
+    const serverKey = serverKeyRaw ? publicKeyObject(serverKeyRaw) : null;
     const session = new Session({
       config: cfg,
       keyPair: options.keyPair ?? generateKeyPair(),
@@ -115,13 +117,13 @@ export class TrailsClient {
       processInfo: options.processInfo ?? currentProcessInfo(),
       now,
       onControl: (f) => controls?.handle(f),
+      serverKey,
     });
-    const serverKeyRaw = cfg.serverPubKey ? decodePublicKey(cfg.serverPubKey) : undefined;
     controls = new ControlDispatcher({
       session,
       events: client.events,
       log,
-      serverKey: serverKeyRaw ? publicKeyObject(serverKeyRaw) : null,
+      serverKey,
       requireSignature: cfg.secLevel !== 'open',
       now,
       onCancelled: () => client.endCancelled(),

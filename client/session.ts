@@ -25,6 +25,7 @@ import type { ConnectionMember, TrailsConnection } from './connection.js';
 import type { ClientEvents, ClientState, TypedEmitter } from './events.js';
 import type { TrailsLogger } from './log.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
+import { verifyFrame } from '../gateway/protocol/signing.js';
 
 export interface SessionDeps {
   config: TrailsConfig;
@@ -40,6 +41,8 @@ export interface SessionDeps {
   processInfo: ProcessInfo;
   now: () => number;
   onControl: (f: ControlFrame) => void;
+  /** The pinned gateway key (serverPubKey), when the config has one. */
+  serverKey: KeyObject | null;
 }
 
 type RegKind = 'register' | 're_register';
@@ -217,6 +220,11 @@ export class Session implements ConnectionMember {
 
   private onRegistered(f: RegisteredFrame): void {
     if (this._state !== 'registering') return this.d.log.debug('extra registered frame ignored', { appId: this.appId });
+    if (this.d.config.secLevel !== 'open' && this.d.serverKey && !verifyFrame(f, this.d.serverKey)) {
+      // Not from the gateway we pinned: do not trust it; try again.
+      this.d.log.error('registered frame does not verify against serverPubKey; retrying', { appId: this.appId });
+      return this.retryRegistration(this.lastRegSent ?? 'register');
+    }
     // A pending rate-limit pause stays: its end re-sends the outbox (state is ready by then).
     if (!this.paused) this.clearTimer();
     this.retryAttempt = 0;
@@ -285,6 +293,7 @@ export class Session implements ConnectionMember {
   }
 
   private onRegistrationRefused(code: ErrorCode, ctx: object): void {
+    if (code === 'already_registered') return this.retryRegistration('re_register');
     if (code === 'registration_failed') {
       // re_register of an app the gateway does not know: register it. A refused register
       // (already registered here) is retried as re_register, which converges either way.

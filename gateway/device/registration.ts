@@ -168,7 +168,7 @@ export class RegistrationHandler {
     if (SEC_RANK[tier] < SEC_RANK[had]) return { code: 'tier_mismatch', message: `app ${f.app_id} is ${had}; it is never accepted at a lower tier` };
     if (!canResume(existing.status)) return { code: 'app_terminal', message: `app ${f.app_id} is already ${existing.status}` };
     const live = this.hub.liveApp(f.app_id);
-    if (live && live.conn === state) return { code: 'registration_failed', message: `app ${f.app_id} is already registered on this connection` };
+    if (live && live.conn === state) return { code: 'already_registered', message: `app ${f.app_id} is already registered on this connection` };
     return undefined;
   }
 
@@ -209,7 +209,10 @@ export class RegistrationHandler {
         this.hub.unbind(app);
         return this.hub.reject(state, 'storage_unavailable', `registration not stored: ${err.message}`, { app_id: app.appId });
       }
-      this.hub.send(state, { type: 'registered', app_id: app.appId, server_pub_key: this.hub.deps.identity.publicKeyText, last_seq: lastSeq, sec_level: app.secLevel });
+      const { identity } = this.hub.deps;
+      const frame = { type: 'registered' as const, app_id: app.appId, server_pub_key: identity.publicKeyText, last_seq: lastSeq, sec_level: app.secLevel };
+      // Open-tier apps (the reference clients) get it unsigned, as the reference sends it.
+      this.hub.send(state, app.secLevel === 'open' ? frame : identity.sign(frame));
       this.emitStatus(app, this.hub.nowIso(), status);
       this.hub.controls.deliverPending(app);
     };

@@ -99,6 +99,8 @@ export interface RegisteredFrame {
   /** Our extension: the highest seq the gateway has stored for this app (0 = none). */
   last_seq: number;
   sec_level: SecLevel;
+  /** The gateway key's signature: a device that pinned serverPubKey knows the answer is genuine. */
+  sig?: string;
 }
 
 export interface AckFrame {
@@ -139,6 +141,7 @@ export type ErrorCode =
   | 'bad_frame'
   | 'unknown_type'
   | 'registration_failed'
+  | 'already_registered'
   | 'unknown_parent'
   | 'app_owned'
   | 'app_terminal'

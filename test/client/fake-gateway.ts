@@ -104,7 +104,9 @@ export class FakeGateway {
   }
 
   registered(appId: string, lastSeq: number, secLevel: string): Frame {
-    return { type: 'registered', app_id: appId, server_pub_key: this.publicKeyText, last_seq: lastSeq, sec_level: secLevel };
+    const frame = { type: 'registered', app_id: appId, server_pub_key: this.publicKeyText, last_seq: lastSeq, sec_level: secLevel };
+    // As the real gateway: signed and full apps get a registered frame signed by the gateway key.
+    return secLevel === 'open' ? frame : signFrame(frame, privateKeyObject(this.key.secretKey));
   }
 }
 

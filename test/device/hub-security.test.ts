@@ -17,6 +17,8 @@ describe('signed tier', () => {
   it('accepts a signed register and signed messages', () => {
     const { h, c, d } = signedApp();
     expect(c.last()).toMatchObject({ type: 'registered', sec_level: 'signed' });
+    const serverKey = publicKeyObject(decodePublicKey(h.identity.publicKeyText)!);
+    expect(verifyFrame(c.last()!, serverKey)).toBe(true); // the answer is the gateway's own
     c.frame(d.message({ temp: 21.5 }));
     h.commit();
     expect(c.last()).toEqual({ type: 'ack', seq: 1, app_id: d.appId });
