@@ -116,14 +116,18 @@ describe('connection limits', () => {
     c.frame(d.register());
     h.commit();
     const realBatch = h.store.batch.bind(h.store);
-    h.store.batch = () => {
+    const realTx = h.store.transaction.bind(h.store);
+    const diskError = (): never => {
       throw new Error('disk I/O error');
     };
+    h.store.batch = diskError;
+    h.store.transaction = diskError;
     c.frame(d.message({ lost: false }));
     h.commit();
     expect(c.last()).toMatchObject({ type: 'error', code: 'storage_unavailable', seq: 1 });
     expect(c.ofType('ack')).toEqual([]);
     h.store.batch = realBatch;
+    h.store.transaction = realTx;
     expect(h.store.messages(d.appId)).toEqual([]);
   });
 });

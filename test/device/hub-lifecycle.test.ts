@@ -253,3 +253,21 @@ describe('device hub: sequence numbers', () => {
     expect(c2.last()).toMatchObject({ type: 'error', code: 'seq_regressed', seq: 4 });
   });
 });
+
+describe('group commit', () => {
+  it('commits a batch in one transaction, and isolates a failing write when one fails', () => {
+    const h = makeHarness();
+    const c = h.connect();
+    const d = new Device();
+    c.frame(d.register());
+    h.commit();
+    const results: Array<string> = [];
+    h.committer.enqueue((w) => w.insertCrash({ app_id: d.appId, detected_at: 'x', crash_type: 'connection_drop', gap_seconds: null, metadata_json: null }), (e) => results.push(e ? 'err' : 'ok'));
+    h.committer.enqueue((w) => w.insertCrash({ app_id: 'no-such-app', detected_at: 'x', crash_type: 'connection_drop', gap_seconds: null, metadata_json: null }), (e) => results.push(e ? 'err' : 'ok'));
+    h.committer.enqueue((w) => w.insertCrash({ app_id: d.appId, detected_at: 'y', crash_type: 'heartbeat_timeout', gap_seconds: null, metadata_json: null }), (e) => results.push(e ? 'err' : 'ok'));
+    h.commit();
+    expect(results).toEqual(['ok', 'err', 'ok']);
+    expect(h.store.crashes({ app_id: d.appId }).map((x) => x.crash_type).sort()).toEqual(['connection_drop', 'heartbeat_timeout']);
+    expect(h.committer.stats).toMatchObject({ commits: 2, writes: 4 });
+  });
+});
