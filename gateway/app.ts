@@ -18,6 +18,11 @@ import { ServerIdentity } from './device/server-identity.js';
 import { buildHttp, type UpgradeHandler } from './http/server.js';
 import { openSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { GatewayStore } from './store/types.js';
+import { loadOrCreateAdminKey } from './auth/admin-key.js';
+import { RequestAuthenticator } from './auth/authenticator.js';
+import type { Ed25519KeyPair } from './crypto/ed25519.js';
+import { registerApi } from './api/plugin.js';
+import { WatchServer } from './api/watch.js';
 
 export interface RunningGateway {
   readonly config: GatewayConfig;
@@ -28,6 +33,9 @@ export interface RunningGateway {
   readonly events: EventBus;
   readonly identity: ServerIdentity;
   readonly devices: DeviceServer;
+  /** The local admin key (data dir admin.key): what the CLI on this box signs API requests with. */
+  readonly admin: { pair: Ed25519KeyPair; publicKeyText: string };
+  readonly watch: WatchServer;
   readonly log: Logger;
   /** The bound port (useful with port 0). */
   readonly port: number;
@@ -49,6 +57,8 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const { pair, created } = loadOrCreateKey(join(config.dataDir, 'server.key'));
   const identity = new ServerIdentity(pair);
   if (created) log.info({ serverPubKey: identity.publicKeyText }, 'created the gateway key');
+  const admin = loadOrCreateAdminKey(config.dataDir);
+  if (admin.created) log.info({ adminPubKey: admin.publicKeyText }, 'created the local admin key (admin.key)');
 
   const store = openSqliteStore(join(config.dataDir, 'trails.db'));
   const events = new EventBus((err) => log.error({ err }, 'event listener failed'));
@@ -80,8 +90,19 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     health: () => ({ connections: devices.size, live_apps: hub.stats.liveApps, server_pub_key: identity.publicKeyText }),
   });
   upgrades.set('/ws', (req, socket, head) => devices.handleUpgrade(req, socket, head));
+  const auth = new RequestAuthenticator({
+    store,
+    committer,
+    clock,
+    adminKey: admin.publicKeyText,
+    statusOf: (id) => hub.liveApp(id)?.status ?? store.getApp(id)?.status,
+  });
+  const api = await registerApi(http, { hub, store, auth, onInternalError: (err, req) => log.error({ err, url: req.url }, 'API request failed') });
+  const watch = new WatchServer(api, auth, events);
+  upgrades.set('/api/v1/watch', (req, socket, head) => watch.handleUpgrade(req, socket, head));
 
   hub.start();
+  auth.start();
   await http.listen({ host: config.host, port: config.port });
   const port = (http.server.address() as { port: number }).port;
   ready = true;
@@ -92,10 +113,12 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
 
   const stop = async (): Promise<void> => {
     hub.stop();
+    auth.stop();
+    watch.close();
     devices.close();
     await http.close();
     committer.flush();
     store.close();
   };
-  return { config, http, upgrades, hub, store, events, identity, devices, log, port, url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, stop };
+  return { config, http, upgrades, hub, store, events, identity, devices, admin: { pair: admin.pair, publicKeyText: admin.publicKeyText }, watch, log, port, url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, stop };
 }

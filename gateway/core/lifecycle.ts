@@ -27,6 +27,9 @@ export function canResume(s: AppStatus): boolean {
 }
 
 export function statusAfterMessage(current: AppStatus, msgType: MsgType): AppStatus {
+  // A cancel the device accepted is final: what it still reports is stored,
+  // but does not turn the app into done or error.
+  if (current === 'cancelled') return current;
   if (msgType === 'Result') return 'done';
   if (msgType === 'Error') return 'error';
   return current === 'connected' ? 'running' : current;

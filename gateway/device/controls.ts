@@ -12,7 +12,7 @@ import { iso } from '../ports/clock.js';
 import { isFinal } from '../core/lifecycle.js';
 import type { ControlFrame, ControlResponseFrame, JsonValue } from '../protocol/frames.js';
 import { verifyFrame } from '../protocol/signing.js';
-import type { ControlRow, ControlStatus } from '../store/types.js';
+import type { AppStatus, ControlRow, ControlStatus } from '../store/types.js';
 import type { DeviceHub } from './hub.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
 
@@ -45,6 +45,8 @@ export class ControlService {
   private readonly waiters = new Map<string, Array<(o: ControlOutcome) => void>>();
   /** Sent but the 'sent' status not yet committed: never transmit twice. */
   private readonly inFlight = new Set<string>();
+  /** Expiry written but not yet committed: the next sweep must not write it again. */
+  private readonly expiring = new Set<string>();
   private sweep?: Timer;
 
   constructor(private readonly hub: DeviceHub) {}
@@ -122,13 +124,48 @@ export class ControlService {
     }
     const response = { ack: f.ack, ...(f.result !== undefined ? { result: f.result } : {}), ...(f.error ? { error: f.error } : {}) };
     const now = this.hub.nowIso();
+    // A cancel the device accepted ends the app (spec §12). The live status
+    // changes now, so frames that follow in this tick already see it; the app
+    // stays bound so its closing disconnect is still accepted.
+    const cancels = row.action === 'cancel' && f.ack && !isFinal(app.status);
+    if (cancels) app.status = 'cancelled';
     this.hub.deps.committer.enqueue(
-      (w) => w.updateControl(row.id, { status: 'answered', acked_at: now, ack_result_json: response }),
+      (w) => {
+        w.updateControl(row.id, { status: 'answered', acked_at: now, ack_result_json: response });
+        if (cancels) w.updateApp(row.app_id, { status: 'cancelled', updated_at: now });
+      },
       (err) => {
         if (err) return this.hub.reject(state, 'storage_unavailable', `control response not stored: ${err.message}`, ctx);
+        if (cancels) this.emitStatus(row.app_id, 'cancelled', now);
         this.settle({ correlation_id: row.correlation_id, app_id: row.app_id, action: row.action, status: 'answered', response });
       },
     );
+  }
+
+  /**
+   * Marks an app cancelled without its device's word: a cascade node that did
+   * not answer in time (force_killed), or a queued cancel that expired.
+   * `marker` is merged into metadata_json, where it stays queryable. Apps over
+   * for good (isFinal) keep their status and resolve false; a crashed one,
+   * which might still come back, is cancelled.
+   */
+  markCancelled(appId: string, marker?: Record<string, JsonValue>): Promise<boolean> {
+    const live = this.hub.liveApp(appId);
+    const row = this.hub.deps.store.getApp(appId);
+    const status = live?.status ?? row?.status;
+    if (!row || !status || isFinal(status)) return Promise.resolve(false);
+    if (live) live.status = 'cancelled';
+    const now = this.hub.nowIso();
+    const meta = row.metadata_json !== null && typeof row.metadata_json === 'object' && !Array.isArray(row.metadata_json) ? row.metadata_json : {};
+    return new Promise((resolve) => {
+      this.hub.deps.committer.enqueue(
+        (w) => w.updateApp(appId, { status: 'cancelled', updated_at: now, ...(marker ? { metadata_json: { ...meta, ...marker } } : {}) }),
+        (err) => {
+          if (!err) this.emitStatus(appId, 'cancelled', now);
+          resolve(!err);
+        },
+      );
+    });
   }
 
   private transmit(app: LiveApp, c: ControlRow, nowIso: string): void {
@@ -152,22 +189,47 @@ export class ControlService {
     );
   }
 
-  /** Expires overdue controls; those of apps that ended are undeliverable. */
+  /**
+   * Expires overdue controls; those of apps that ended meanwhile are
+   * undeliverable. An expired cancel still ends its app: whoever asked for the
+   * cancel gave up waiting for the device (spec §12, offline nodes).
+   */
   private expire(): void {
     const store = this.hub.deps.store;
     for (const c of store.expiredControls(this.hub.nowIso())) {
+      if (this.expiring.has(c.correlation_id)) continue;
+      const appStatus = this.hub.liveApp(c.app_id)?.status ?? store.getApp(c.app_id)?.status;
+      const status: ControlStatus = appStatus && isFinal(appStatus) ? 'undeliverable' : 'expired';
+      this.expiring.add(c.correlation_id);
       this.hub.deps.committer.enqueue(
-        (w) => w.updateControl(c.id, { status: 'expired' }),
-        (err) => err || this.settle({ correlation_id: c.correlation_id, app_id: c.app_id, action: c.action, status: 'expired' }),
+        (w) => w.updateControl(c.id, { status }),
+        (err) => {
+          this.expiring.delete(c.correlation_id);
+          if (err) return;
+          if (c.action === 'cancel' && status === 'expired') void this.markCancelled(c.app_id, { cancel_expired: true });
+          this.settle({ correlation_id: c.correlation_id, app_id: c.app_id, action: c.action, status });
+        },
       );
     }
+  }
+
+  private emitStatus(appId: string, status: AppStatus, at: string): void {
+    this.hub.deps.events.emit({ type: 'app_status', ...this.ref(appId), at, status });
+  }
+
+  /** parent_id and namespace for events, from the live app or the store. */
+  private ref(appId: string): { app_id: string; parent_id: string | null; namespace: string | null } {
+    const live = this.hub.liveApp(appId);
+    if (live) return { app_id: appId, parent_id: live.parentId, namespace: live.namespace };
+    const row = this.hub.deps.store.getApp(appId);
+    return { app_id: appId, parent_id: row?.parent_id ?? null, namespace: row?.namespace ?? null };
   }
 
   private settle(outcome: ControlOutcome): void {
     const list = this.waiters.get(outcome.correlation_id);
     this.waiters.delete(outcome.correlation_id);
     const at = this.hub.nowIso();
-    this.hub.deps.events.emit({ type: 'control', app_id: outcome.app_id, parent_id: null, namespace: null, at, correlation_id: outcome.correlation_id, action: outcome.action, status: outcome.status, ...(outcome.response ? { result: outcome.response as JsonValue } : {}) });
+    this.hub.deps.events.emit({ type: 'control', ...this.ref(outcome.app_id), at, correlation_id: outcome.correlation_id, action: outcome.action, status: outcome.status, ...(outcome.response ? { result: outcome.response as JsonValue } : {}) });
     for (const resolve of list ?? []) resolve(outcome);
   }
 }

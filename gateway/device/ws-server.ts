@@ -46,7 +46,7 @@ export class DeviceServer {
     }
     const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
     const remote = req.socket.remoteAddress ?? 'unknown';
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, remote, secure));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, remote, secure));
   }
 
   get size(): number {
@@ -59,13 +59,25 @@ export class DeviceServer {
     this.wss.close();
   }
 
-  private accept(ws: WebSocket, remote: string, secure: boolean): void {
+  private accept(ws: WebSocket, socket: Duplex, remote: string, secure: boolean): void {
+    let corked = false;
+    const uncork = (): void => {
+      corked = false;
+      socket.uncork();
+    };
     const conn: Connection = {
       id: this.nextId++,
       remote,
       secure,
       send: (frame: ServerFrame) => {
-        if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+        if (ws.readyState !== ws.OPEN) return;
+        // The acks of one commit go out in one write per socket, not one each.
+        if (!corked) {
+          corked = true;
+          socket.cork();
+          process.nextTick(uncork);
+        }
+        ws.send(JSON.stringify(frame));
       },
       close: (code, reason) => ws.close(code, reason),
     };

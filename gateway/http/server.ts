@@ -1,7 +1,7 @@
 /**
  * The HTTP side: fastify for requests, and an upgrade router that hands
  * WebSocket upgrades to whoever registered their path (/ws for devices;
- * /api/v1/watch later). Building the app never listens, so tests can use
+ * /api/v1/watch). Building the app never listens, so tests can use
  * app.inject() without a port (the fastify demo's app/server split).
  */
 import type { IncomingMessage } from 'node:http';
@@ -25,6 +25,10 @@ export function buildHttp(opts: HttpOptions): { app: FastifyInstance; upgrades: 
     loggerInstance: opts.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1 << 20,
+    // Strict validation for the API (gateway/api/schemas.ts): a body field is
+    // never coerced ("5" stays a string and fails), and an unknown field or
+    // query parameter is an error rather than silently dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     ...(opts.tls ? { https: { cert: opts.tls.cert, key: opts.tls.key } } : {}),
   }) as unknown as FastifyInstance;
   const upgrades = new Map<string, UpgradeHandler>();

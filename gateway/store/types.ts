@@ -169,6 +169,13 @@ export interface StoreWriter {
   pruneSnapshots(appId: string, keep: number): number;
   /** Marks every app of `instance` in `from` as `to`; returns their ids. */
   moveStatus(instance: string, from: readonly AppStatus[], to: AppStatus, at: string): string[];
+  /**
+   * Records a request nonce of `keyText` until `expiresAt` (ms). Returns false,
+   * recording nothing, when the same key already holds it unexpired at `now`.
+   */
+  claimNonce(keyText: string, nonce: string, expiresAt: number, now: number): boolean;
+  /** Forgets nonces that expired at or before `now` (ms); returns how many. */
+  pruneNonces(now: number): number;
 }
 
 export interface GatewayStore extends StoreReader {

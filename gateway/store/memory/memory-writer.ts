@@ -47,6 +47,8 @@ export interface State {
   controls: Map<number, ControlRow>;
   audit: Map<number, AuditRow>;
   meta: Map<string, string>;
+  /** request_nonces: key_text + NUL + nonce → expires_at (ms). */
+  nonces: Map<string, number>;
   /** AUTOINCREMENT counters; restored with the rest on rollback, as sqlite_sequence is. */
   next: { messages: number; snapshots: number; crashes: number; controls: number; audit: number };
 }
@@ -55,7 +57,7 @@ export function emptyState(): State {
   const next = { messages: 1, snapshots: 1, crashes: 1, controls: 1, audit: 1 };
   return {
     apps: new Map(), messages: new Map(), inSeq: new Map(), snapshots: new Map(), crashes: new Map(),
-    gaps: new Map(), controls: new Map(), audit: new Map(), meta: new Map(), next,
+    gaps: new Map(), controls: new Map(), audit: new Map(), meta: new Map(), nonces: new Map(), next,
   };
 }
 
@@ -63,7 +65,8 @@ export function cloneState(s: State): State {
   return {
     apps: new Map(s.apps), messages: new Map(s.messages), inSeq: new Map(s.inSeq),
     snapshots: new Map(s.snapshots), crashes: new Map(s.crashes), gaps: new Map(s.gaps),
-    controls: new Map(s.controls), audit: new Map(s.audit), meta: new Map(s.meta), next: { ...s.next },
+    controls: new Map(s.controls), audit: new Map(s.audit), meta: new Map(s.meta), nonces: new Map(s.nonces),
+    next: { ...s.next },
   };
 }
 
@@ -242,6 +245,22 @@ export class MemoryWriter implements StoreWriter {
       s.inSeq.delete(key(appId, m.seq));
     }
     return Math.max(0, snaps.length - n) + Math.max(0, status.length - n);
+  }
+
+  claimNonce(keyText: string, nonce: string, expiresAt: number, now: number): boolean {
+    const s = this.st();
+    const k = `${keyText}\u0000${nonce}`;
+    const held = s.nonces.get(k);
+    if (held !== undefined && held > now) return false;
+    s.nonces.set(k, expiresAt);
+    return true;
+  }
+
+  pruneNonces(now: number): number {
+    const s = this.st();
+    let n = 0;
+    for (const [k, exp] of [...s.nonces]) if (exp <= now && s.nonces.delete(k)) n++;
+    return n;
   }
 
   moveStatus(instance: string, from: readonly AppStatus[], to: AppStatus, at: string): string[] {

@@ -153,7 +153,25 @@ CREATE TABLE gateway_meta (
 );
 `;
 
-export const MIGRATIONS: readonly Migration[] = [{ version: 1, name: 'initial', up: INITIAL }];
+/**
+ * Nonces of signed REST requests (docs/API.md "Authentication"): a nonce is
+ * kept until its request's timestamp leaves the accepted window, so a replay
+ * is refused even across a restart. WITHOUT ROWID: the key is the row.
+ */
+const REQUEST_NONCES = `
+CREATE TABLE request_nonces (
+  key_text   TEXT NOT NULL,
+  nonce      TEXT NOT NULL,
+  expires_at INTEGER NOT NULL,
+  PRIMARY KEY (key_text, nonce)
+) WITHOUT ROWID;
+CREATE INDEX idx_request_nonces_expiry ON request_nonces(expires_at);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial', up: INITIAL },
+  { version: 2, name: 'request_nonces', up: REQUEST_NONCES },
+];
 
 /**
  * Applies every migration not yet recorded in `schema_migrations`, all in one

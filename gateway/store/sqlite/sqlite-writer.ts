@@ -159,6 +159,20 @@ export class SqliteWriter implements StoreWriter {
     return snaps.changes + msgs.changes;
   }
 
+  claimNonce(keyText: string, nonce: string, expiresAt: number, now: number): boolean {
+    // An expired row left by a late prune is taken over, not treated as a replay.
+    const info = this.q(
+      `INSERT INTO request_nonces (key_text, nonce, expires_at) VALUES (?, ?, ?)
+       ON CONFLICT (key_text, nonce) DO UPDATE SET expires_at = excluded.expires_at
+       WHERE request_nonces.expires_at <= ?`,
+    ).run(keyText, nonce, expiresAt, now);
+    return info.changes === 1;
+  }
+
+  pruneNonces(now: number): number {
+    return this.q('DELETE FROM request_nonces WHERE expires_at <= ?').run(now).changes;
+  }
+
   moveStatus(instance: string, from: readonly AppStatus[], to: AppStatus, at: string): string[] {
     if (from.length === 0) return [];
     // json_each keeps one prepared statement for any number of source statuses.

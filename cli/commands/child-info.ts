@@ -1,0 +1,55 @@
+/**
+ * `trails child-info [--name NAME] [--parent ID] [--deadline S] [--tags JSON] [--export VAR]`:
+ * a new child UUID, its intent declared (POST /api/v1/children: scheduled,
+ * start_failed if it does not register in time), and its TRAILS_INFO.
+ */
+import { randomUUID } from 'node:crypto';
+import { str } from '../args.js';
+import { childConfig, encodeTrailsInfo } from '../../client/config.js';
+import type { JsonValue } from '../../gateway/protocol/frames.js';
+import { parseJsonArg, usageError } from '../errors.js';
+import { maxPositionals, target, usageOf, type Command } from './common.js';
+import { gatewayConfig, shellQuote } from './trails-info.js';
+
+const usage = usageOf('child-info');
+const VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export const childInfo: Command = {
+  name: 'child-info',
+  spec: { name: 'string', parent: 'string', deadline: 'string', tags: 'string', export: 'string' },
+  async run(p, ctx) {
+    maxPositionals(p, 0, usage);
+    const parentId = target(p, ctx, usage, 'parent');
+    const name = str(p, 'name') ?? 'child';
+    if (name.length === 0 || name.length > 256) throw usageError('--name must be 1 to 256 characters', usage);
+    const deadlineText = str(p, 'deadline') ?? '300';
+    if (!/^\d{1,6}$/.test(deadlineText) || Number(deadlineText) < 1 || Number(deadlineText) > 604_800) {
+      throw usageError(`--deadline must be whole seconds from 1 to 604800, not "${deadlineText}"`, usage);
+    }
+    const startDeadline = Number(deadlineText);
+    const tagsText = str(p, 'tags');
+    const tags = tagsText === undefined ? undefined : parseJsonArg(tagsText, '--tags', usage);
+    if (tags !== undefined && (tags === null || typeof tags !== 'object' || Array.isArray(tags))) throw usageError('--tags must be a JSON object', usage);
+    const exportVar = str(p, 'export');
+    if (exportVar !== undefined && !VAR.test(exportVar)) throw usageError(`--export must be a shell variable name, not "${exportVar}"`, usage);
+
+    const info = ctx.settings.info;
+    // The child inherits the parent's gateway, key and tier: from the parent's own TRAILS_INFO when this is the parent.
+    const base = info && info.appId === parentId ? info : await gatewayConfig(ctx, parentId, null, 'parent', info?.secLevel ?? 'signed');
+    const appId = randomUUID();
+    const config = childConfig(base, name, { appId, startDeadline, now: ctx.now(), ...(tags ? { tags: tags as Record<string, JsonValue> } : {}) });
+    await ctx.api.declareChild({
+      parentId,
+      appId,
+      appName: name,
+      startDeadline,
+      secLevel: config.secLevel,
+      ...(tags ? { tags: tags as Record<string, JsonValue> } : {}),
+    });
+    const trailsInfo = encodeTrailsInfo(config);
+    if (ctx.settings.json) ctx.out.json({ appId, parentId, appName: name, startDeadline, trailsInfo });
+    else if (exportVar) ctx.out.out(`export ${exportVar}=${shellQuote(trailsInfo)} ${exportVar}_APP_ID=${shellQuote(appId)}`);
+    else ctx.out.out(trailsInfo);
+    return 0;
+  },
+};

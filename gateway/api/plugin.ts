@@ -1,0 +1,106 @@
+/**
+ * The REST API under /api/v1 as one encapsulated fastify plugin: its own
+ * JSON parser (which keeps the raw bytes, since the signature covers them),
+ * authentication before validation (an unsigned request is a 401 whatever
+ * its body), one error shape, and the routes of routes-read.ts and
+ * routes-write.ts. The watch WebSocket is watch.ts, on the upgrade router.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RequestAuthenticator } from '../auth/authenticator.js';
+import type { Principal } from '../auth/principal.js';
+import type { DeviceHub } from '../device/hub.js';
+import type { GatewayStore } from '../store/types.js';
+import { ApiContext, caller, type RouteDef } from './context.js';
+import { badRequest, describeError, errorBody } from './errors.js';
+import { buildOpenApi } from './openapi.js';
+import { readRoutes } from './routes-read.js';
+import { writeRoutes } from './routes-write.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authentication hook on every route that is not open. */
+    principal?: Principal;
+  }
+}
+
+export interface ApiDeps {
+  hub: DeviceHub;
+  store: GatewayStore;
+  auth: RequestAuthenticator;
+  version?: string;
+  onInternalError?: (err: unknown, req: FastifyRequest) => void;
+}
+
+interface RouteConfig {
+  action: string;
+  open?: boolean;
+  optionalBody?: boolean;
+}
+
+export const API_PREFIX = '/api/v1';
+export const API_ROUTES: readonly RouteDef[] = [...readRoutes, ...writeRoutes];
+
+/** Registers the API on `app`; resolves once its routes exist. */
+export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiContext> {
+  const ctx = new ApiContext(deps.hub, deps.store);
+  const openapi = buildOpenApi(API_ROUTES, deps.version ?? '0.1.0');
+  await app.register(
+    async (api) => {
+      api.decorateRequest('principal', undefined);
+      api.removeContentTypeParser('application/json');
+      // Kept as bytes here; parsed after authentication, which hashes them.
+      api.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+      api.addHook('preValidation', (req, reply) => authenticateAndParse(ctx, deps.auth, req, reply));
+      api.setErrorHandler((err, req, reply) => {
+        const { status, body, expected } = describeError(err as Error);
+        if (!expected) deps.onInternalError?.(err, req);
+        return reply.code(status).send(body);
+      });
+      api.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no endpoint ${req.method} ${req.url.split('?')[0]}`)));
+      for (const r of API_ROUTES) route(api, ctx, r);
+      api.get('/openapi.json', { config: { action: 'openapi', open: true } satisfies RouteConfig }, async () => openapi);
+    },
+    { prefix: API_PREFIX },
+  );
+  return ctx;
+}
+
+function route(api: FastifyInstance, ctx: ApiContext, r: RouteDef): void {
+  const optionalBody = r.schema.body !== undefined && ((r.schema.body as { required?: string[] }).required ?? []).length === 0;
+  api.route({
+    method: r.method,
+    url: r.url,
+    schema: r.schema,
+    config: { action: r.action, optionalBody } satisfies RouteConfig,
+    handler: (req, reply) => r.handler(ctx, req, reply),
+  });
+}
+
+async function authenticateAndParse(ctx: ApiContext, auth: RequestAuthenticator, req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  const raw = Buffer.isBuffer(req.body) ? req.body : undefined;
+  const config = req.routeOptions.config as unknown as RouteConfig;
+  if (!config.open) {
+    const out = await auth.authenticate({ method: req.method, url: req.url, headers: req.headers, ...(raw ? { body: raw } : {}) });
+    if (!out.ok) {
+      const { status, code, message } = out.failure;
+      await ctx.audit(caller(req), {
+        action: config.action ?? 'unknown', target: null, outcome: `refused:${status}:${code}`,
+        payload: { method: req.method, path: req.url, key: out.facts?.key ?? null, app_id: out.facts?.app_id ?? null, message },
+      });
+      return reply.code(status).send(errorBody(code, message));
+    }
+    req.principal = out.principal;
+  }
+  req.body = parseBody(raw);
+  if (req.body === undefined && config.optionalBody) req.body = {};
+  return undefined;
+}
+
+function parseBody(raw: Buffer | undefined): unknown {
+  if (raw === undefined || raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (e) {
+    throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
+  }
+}

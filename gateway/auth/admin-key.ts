@@ -1,0 +1,41 @@
+/**
+ * The local admin key (docs/API.md): created at first start as admin.key in
+ * the data directory (mode 0600, atomic, like the gateway key), with its
+ * public key beside it in admin.pub so tools can show or pin it. Whoever can
+ * read admin.key is the administrator of this gateway.
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Ed25519KeyPair } from '../crypto/ed25519.js';
+import { loadOrCreateKey } from '../keys/key-file.js';
+import { encodePublicKey } from '../protocol/keys.js';
+
+export const ADMIN_KEY_FILE = 'admin.key';
+export const ADMIN_PUB_FILE = 'admin.pub';
+
+export function loadOrCreateAdminKey(dataDir: string): { pair: Ed25519KeyPair; publicKeyText: string; created: boolean } {
+  const { pair, created } = loadOrCreateKey(join(dataDir, ADMIN_KEY_FILE));
+  const publicKeyText = encodePublicKey(pair.publicKey);
+  writePubIfChanged(join(dataDir, ADMIN_PUB_FILE), publicKeyText);
+  return { pair, publicKeyText, created };
+}
+
+/** For the CLI: the admin key pair of a data directory (never creates one). */
+export function readAdminKey(dataDir: string): Ed25519KeyPair {
+  const path = join(dataDir, ADMIN_KEY_FILE);
+  readFileSync(path); // a clear ENOENT/EACCES before loadOrCreateKey would create a key
+  return loadOrCreateKey(path).pair;
+}
+
+function writePubIfChanged(path: string, text: string): void {
+  let current: string | undefined;
+  try {
+    current = readFileSync(path, 'utf8').trim();
+  } catch {
+    current = undefined;
+  }
+  if (current === text) return;
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${text}\n`, { mode: 0o644 });
+  renameSync(tmp, path);
+}

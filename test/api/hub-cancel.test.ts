@@ -1,0 +1,102 @@
+/**
+ * The hub's part of cancel (in-memory twins, manual clock): an accepted
+ * cancel ends the app as cancelled and later frames do not undo it; an
+ * expired cancel marks an absent app cancelled; a control whose app ended
+ * meanwhile is undeliverable; control events carry the app's tree position.
+ */
+import { describe, expect, it } from 'vitest';
+import { Device, makeHarness } from '../support/hub-harness.js';
+
+describe('cancel in the hub', () => {
+  it('a cancel answered with ack:true makes the app cancelled; its Result and disconnect keep it so', async () => {
+    const h = makeHarness();
+    const c = h.connect();
+    const d = new Device(crypto.randomUUID(), 'open', null);
+    c.frame(d.register());
+    h.commit();
+    const { correlationId, done } = h.hub.controls.send({ appId: d.appId, action: 'cancel', payload: { reason: 'x' }, origin: 'admin' });
+    h.commit();
+    h.commit();
+    c.frame(d.controlResponse(correlationId, { ack: true, result: { cancelled: true } }));
+    h.commit();
+    await expect(done).resolves.toMatchObject({ status: 'answered' });
+    expect(h.store.getApp(d.appId)?.status).toBe('cancelled');
+    expect(h.events.filter((e) => e.type === 'app_status').map((e) => (e as { status: string }).status)).toEqual(['connected', 'cancelled']);
+    c.frame(d.message({ partial: true }, 'Result'));
+    h.commit();
+    expect(h.store.getApp(d.appId)?.status).toBe('cancelled');
+    expect(h.store.messages(d.appId, { msg_type: 'Result' })).toHaveLength(1);
+  });
+
+  it('a cancel answered with ack:false changes nothing; other actions never cancel', async () => {
+    const h = makeHarness();
+    const c = h.connect();
+    const d = new Device();
+    c.frame(d.register());
+    h.commit();
+    for (const [action, ack] of [['cancel', false], ['pause', true]] as const) {
+      const { correlationId, done } = h.hub.controls.send({ appId: d.appId, action, origin: 'admin' });
+      h.commit();
+      h.commit();
+      c.frame(d.controlResponse(correlationId, { ack }));
+      h.commit();
+      await done;
+    }
+    expect(h.store.getApp(d.appId)?.status).toBe('connected');
+  });
+
+  it('an expired cancel for an app that never came back marks it cancelled (cancel_expired)', async () => {
+    const h = makeHarness();
+    const d = new Device();
+    const c = h.connect();
+    c.frame(d.register());
+    h.commit();
+    h.store.transaction((w) => w.updateApp(d.appId, { status: 'lost_contact' }));
+    c.drop();
+    h.commit();
+    const { done } = h.hub.controls.send({ appId: d.appId, action: 'cancel', ttlMs: 3000, origin: 'admin' });
+    h.commit();
+    h.clock.advance(4000);
+    h.commit();
+    h.commit();
+    await expect(done).resolves.toMatchObject({ status: 'expired' });
+    expect(h.store.getApp(d.appId)).toMatchObject({ status: 'cancelled', metadata_json: { cancel_expired: true } });
+  });
+
+  it('a control whose app ended before delivery is undeliverable at expiry', async () => {
+    const h = makeHarness();
+    const parent = new Device();
+    const c = h.connect();
+    c.frame(parent.register());
+    h.commit();
+    const child = crypto.randomUUID();
+    h.store.transaction((w) => w.insertApp({ app_id: child, parent_id: parent.appId, app_name: 'c', status: 'scheduled', namespace: 'home' }));
+    const { correlationId, done } = h.hub.controls.send({ appId: child, action: 'warmup', ttlMs: 5000, origin: 'admin' });
+    h.commit();
+    h.store.transaction((w) => w.updateApp(child, { status: 'start_failed' }));
+    h.clock.advance(6000);
+    h.commit();
+    await expect(done).resolves.toMatchObject({ status: 'undeliverable' });
+    expect(h.store.getControl(correlationId)?.status).toBe('undeliverable');
+    const event = h.events.find((e) => e.type === 'control' && e.correlation_id === correlationId);
+    expect(event).toMatchObject({ app_id: child, parent_id: parent.appId, namespace: 'home', status: 'undeliverable' });
+  });
+
+  it('markCancelled leaves finished apps alone and merges its marker into metadata', async () => {
+    const h = makeHarness();
+    const id = crypto.randomUUID();
+    const finished = crypto.randomUUID();
+    h.store.transaction((w) => {
+      w.insertApp({ app_id: id, parent_id: null, app_name: 'x', status: 'reconnecting', metadata_json: { tags: { a: 1 } } });
+      w.insertApp({ app_id: finished, parent_id: null, app_name: 'y', status: 'done' });
+    });
+    const marked = h.hub.controls.markCancelled(id, { force_killed: true });
+    h.commit();
+    expect(await marked).toBe(true);
+    expect(h.store.getApp(id)).toMatchObject({ status: 'cancelled', metadata_json: { tags: { a: 1 }, force_killed: true } });
+    const untouched = h.hub.controls.markCancelled(finished);
+    expect(await untouched).toBe(false);
+    expect(h.store.getApp(finished)?.status).toBe('done');
+    expect(await h.hub.controls.markCancelled(crypto.randomUUID())).toBe(false);
+  });
+});
