@@ -24,6 +24,15 @@ const q = (req: FastifyRequest): Q => req.query as Q;
 const appIdOf = (req: FastifyRequest): string => lower((req.params as { appId: string }).appId);
 const limitOf = (text: string | undefined, dflt: number): number => (text === undefined ? dflt : Number(text));
 
+/**
+ * apps.last_seq is written off the per-frame path (at most 5 s behind while an
+ * app runs); for a connected app the hub knows the exact committed seq.
+ */
+function withLiveSeq(ctx: ApiContext, row: AppRow): AppRow {
+  const live = ctx.hub.liveApp(row.app_id);
+  return live && live.committedSeq > row.last_seq ? { ...row, last_seq: live.committedSeq } : row;
+}
+
 function listApps(ctx: ApiContext, req: FastifyRequest): { apps: AppRow[] } {
   const { status, namespace, limit } = q(req);
   const parent_id = q(req).parent_id && lower(q(req).parent_id!);
@@ -94,7 +103,7 @@ export const readRoutes: RouteDef[] = [
   {
     method: 'GET', url: '/apps/:appId', action: 'get_app', summary: 'One app',
     schema: { params: S.appIdParams, response: withErrors(S.appSchema) },
-    handler: (ctx, req) => ctx.readable(req, appIdOf(req), 'get_app'),
+    handler: async (ctx, req) => withLiveSeq(ctx, await ctx.readable(req, appIdOf(req), 'get_app')),
   },
   {
     method: 'GET', url: '/apps/:appId/children', action: 'list_children', summary: 'Direct children, or the whole subtree with ?recursive=true (breadth-first)',

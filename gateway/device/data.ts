@@ -54,23 +54,41 @@ export class DataHandler {
     const terminal = msg_type !== 'Status';
     if (terminal) this.hub.unbind(app);
 
+    // The apps row is written only when the status moves: the highest stored
+    // seq is the messages table's own (store.maxSeq), and apps.last_seq is
+    // brought up to date by syncLastSeq(), off the per-frame path.
     const write = (w: StoreWriter): void => {
-      w.insertMessage({ app_id: app.appId, direction: 'in', msg_type, seq, correlation_id: f.header.correlation_id ?? null, payload_json: f.payload, created_at: now });
-      if (msg_type === 'Status') w.insertSnapshot({ app_id: app.appId, namespace: app.namespace, seq, snapshot_json: f.payload, created_at: now });
+      w.insertMessage({ app_id: app.appId, direction: 'in', msg_type, seq, correlation_id: f.header.correlation_id ?? null, payload_json: f.payload, payload_text: payloadText, created_at: now });
+      if (msg_type === 'Status') w.insertSnapshot({ app_id: app.appId, namespace: app.namespace, seq, snapshot_json: f.payload, snapshot_text: payloadText, created_at: now });
       if (verdict.kind === 'new' && verdict.gap) w.insertSeqGap({ app_id: app.appId, from_seq: verdict.gap.from, to_seq: verdict.gap.to, detected_at: now });
       if (verdict.kind === 'fill') w.fillSeqGap(app.appId, seq);
-      if (after !== before || verdict.kind === 'new') {
-        w.updateApp(app.appId, { status: after, last_seq: app.highSeq, updated_at: now, ...(terminal ? { disconnected_at: now } : {}) });
+      if (after !== before) {
+        w.updateApp(app.appId, { status: after, last_seq: Math.max(seq, app.storedSeq), updated_at: now, ...(terminal ? { disconnected_at: now } : {}) });
       }
       if (prune) w.pruneSnapshots(app.appId, this.hub.options.snapshotRetention);
     };
     this.hub.deps.committer.enqueue(write, (err) => {
       app.uncommitted.delete(seq);
       if (err) return this.hub.reject(state, 'storage_unavailable', `message not stored: ${err.message}`, { app_id: app.appId, seq });
+      if (seq > app.committedSeq) app.committedSeq = seq;
+      if (after !== before) app.storedSeq = Math.max(seq, app.storedSeq);
       this.hub.send(state, { type: 'ack', seq, app_id: app.appId });
       this.emit(app, f, now, before === after ? undefined : after);
       if (terminal) this.hub.closeIfIdle(state, 'terminal');
     });
+  }
+
+  /** Writes apps.last_seq for live apps whose committed seq moved on since it was last written. */
+  syncLastSeq(apps: Iterable<LiveApp>): void {
+    const now = this.hub.nowIso();
+    for (const app of apps) {
+      const seq = app.committedSeq;
+      if (seq <= app.storedSeq) continue;
+      this.hub.deps.committer.enqueue(
+        (w) => w.updateApp(app.appId, { last_seq: seq, updated_at: now }),
+        (err) => void (err || (app.storedSeq = Math.max(app.storedSeq, seq))),
+      );
+    }
   }
 
   /** A re-send of a stored seq: ack again, store nothing. If the original is still being committed, wait for it. */

@@ -67,6 +67,10 @@ export interface LiveApp {
   status: AppStatus;
   /** Highest seq accepted (stored or being stored). */
   highSeq: number;
+  /** Highest seq whose row is committed. */
+  committedSeq: number;
+  /** The value apps.last_seq holds (written when the status moves and by the periodic sync). */
+  storedSeq: number;
   lastAuthTs: number;
   /** Seqs accepted but not yet committed, with their payload text (for duplicate checks). */
   readonly uncommitted: Map<number, string>;

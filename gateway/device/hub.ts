@@ -53,6 +53,7 @@ export class DeviceHub {
   private readonly data: DataHandler;
   private readonly sweeper: LifecycleSweeper;
   private stopping = false;
+  private lastSeqSync?: Timer;
 
   constructor(readonly deps: HubDeps) {
     this.options = { ...DEFAULT_HUB_OPTIONS, ...deps.options };
@@ -66,6 +67,7 @@ export class DeviceHub {
   start(): void {
     this.sweeper.start();
     this.controls.start();
+    this.lastSeqSync = this.deps.clock.every(5000, () => this.data.syncLastSeq(this.live.values()));
   }
 
   /**
@@ -76,6 +78,8 @@ export class DeviceHub {
     this.stopping = true;
     this.sweeper.stop();
     this.controls.stop();
+    this.lastSeqSync?.cancel();
+    this.data.syncLastSeq(this.live.values());
     for (const c of this.conns.values()) c.conn.close(CloseCode.serviceRestart, 'gateway restarting');
     this.deps.committer.flush();
   }

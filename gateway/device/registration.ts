@@ -31,7 +31,7 @@ export class RegistrationHandler {
     const now = this.hub.nowIso();
     const pi = f.process_info ?? {};
     const resumed = existing !== undefined && existing.status !== 'scheduled';
-    const lastSeq = existing?.last_seq ?? 0;
+    const lastSeq = this.highSeqOf(f.app_id, existing);
     const app = this.newLive(state, f.app_id, existing?.parent_id ?? f.parent_id, pi.namespace ?? existing?.namespace ?? null, tier, f.child_pub_key, keyOrRefusal.key, lastSeq);
     app.status = resumed ? 'running' : 'connected';
     app.lastAuthTs = f.timestamp ?? 0;
@@ -79,7 +79,7 @@ export class RegistrationHandler {
       const bad = this.checkSignedControlFrame(f, raw, key, row.last_auth_ts);
       if (bad) return this.refuse(state, f.app_id, bad);
     }
-    const app = this.newLive(state, f.app_id, row.parent_id, row.namespace, tier, row.pub_key!, key, row.last_seq);
+    const app = this.newLive(state, f.app_id, row.parent_id, row.namespace, tier, row.pub_key!, key, this.highSeqOf(f.app_id, row));
     app.status = 'running';
     app.lastAuthTs = f.timestamp ?? row.last_auth_ts;
     const now = this.hub.nowIso();
@@ -195,9 +195,17 @@ export class RegistrationHandler {
     return { ...base, status: live.status, pub_key: live.pubKeyText, sec_level: live.secLevel, last_seq: live.highSeq, last_auth_ts: live.lastAuthTs };
   }
 
+  /** The highest stored seq: the live view when bound, else the messages table (apps.last_seq may lag it). */
+  private highSeqOf(appId: string, row: AppRow | undefined): number {
+    const live = this.hub.liveApp(appId);
+    if (live) return live.highSeq;
+    if (!row || row.status === 'scheduled') return row?.last_seq ?? 0;
+    return Math.max(row.last_seq, this.hub.deps.store.maxSeq(appId));
+  }
+
   private newLive(state: ConnState, appId: string, parentId: string | null, namespace: string | null, secLevel: SecLevel, pubKeyText: string, pubKey: KeyObject | null, lastSeq: number): LiveApp {
     const gaps = lastSeq > 0 ? this.hub.deps.store.seqGaps(appId).map((g) => ({ from: g.from_seq, to: g.to_seq })) : [];
-    return { appId, parentId, namespace, secLevel, pubKeyText, pubKey, status: 'connected', highSeq: lastSeq, lastAuthTs: 0, uncommitted: new Map(), gaps, sincePrune: 0, conn: state };
+    return { appId, parentId, namespace, secLevel, pubKeyText, pubKey, status: 'connected', highSeq: lastSeq, committedSeq: lastSeq, storedSeq: lastSeq, lastAuthTs: 0, uncommitted: new Map(), gaps, sincePrune: 0, conn: state };
   }
 
   /** Returns the commit callback; what it reports is captured now, before later frames move the app on. */

@@ -75,7 +75,8 @@ export interface MessageRow {
   payload_json: JsonValue;
   created_at: string;
 }
-export type NewMessage = Omit<MessageRow, 'id'>;
+/** `payload_text`, when given, is JSON.stringify(payload_json) already made by the caller (the ingest path has it). */
+export type NewMessage = Omit<MessageRow, 'id'> & { payload_text?: string };
 
 export interface SnapshotRow {
   id: number;
@@ -85,7 +86,7 @@ export interface SnapshotRow {
   snapshot_json: JsonValue;
   created_at: string;
 }
-export type NewSnapshot = Omit<SnapshotRow, 'id'>;
+export type NewSnapshot = Omit<SnapshotRow, 'id'> & { snapshot_text?: string };
 
 export interface CrashRow {
   id: number;
@@ -196,6 +197,8 @@ export interface StoreReader {
   children(appId: string, recursive?: boolean): AppRow[];
   messages(appId: string, filter?: MessageFilter): MessageRow[];
   messageBySeq(appId: string, seq: number): MessageRow | undefined;
+  /** Highest seq of the app's incoming messages (0 = none). */
+  maxSeq(appId: string): number;
   snapshots(appId: string, limit?: number): SnapshotRow[];
   latestSnapshot(appId: string): SnapshotRow | undefined;
   crashes(filter?: { app_id?: string; since?: string; limit?: number }): CrashRow[];

@@ -271,3 +271,37 @@ describe('group commit', () => {
     expect(h.committer.stats).toMatchObject({ commits: 2, writes: 4 });
   });
 });
+
+describe('apps.last_seq', () => {
+  it('follows the committed seq off the per-frame path, within the sync period, and exactly when the app ends', () => {
+    const h = makeHarness();
+    const c = h.connect();
+    const d = new Device();
+    c.frame(d.register());
+    for (let i = 0; i < 3; i++) c.frame(d.message({ i }));
+    h.commit();
+    expect(h.store.getApp(d.appId)?.last_seq).toBe(1); // written with the connected → running move
+    expect(h.store.maxSeq(d.appId)).toBe(3);
+    h.clock.advance(5000);
+    h.commit();
+    expect(h.store.getApp(d.appId)?.last_seq).toBe(3);
+    c.frame(d.message({ end: true }, 'Result'));
+    h.commit();
+    expect(h.store.getApp(d.appId)).toMatchObject({ status: 'done', last_seq: 4 });
+  });
+
+  it('a re-registering app learns the highest stored seq even when apps.last_seq lags', () => {
+    const h = makeHarness();
+    const c = h.connect();
+    const d = new Device();
+    c.frame(d.register());
+    for (let i = 0; i < 7; i++) c.frame(d.message({ i }));
+    h.commit();
+    c.drop();
+    h.commit();
+    const c2 = h.connect();
+    c2.frame(d.reRegister());
+    h.commit();
+    expect(c2.last()).toMatchObject({ type: 'registered', last_seq: 7 });
+  });
+});

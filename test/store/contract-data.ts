@@ -235,6 +235,32 @@ export function dataContract(s: () => GatewayStore): void {
     });
   });
 
+  describe('maxSeq and pre-serialised payloads', () => {
+    it('maxSeq is the highest incoming seq of the app, 0 when none; outgoing rows do not count', () => {
+      const store = s();
+      expect(store.maxSeq(A)).toBe(0);
+      seed(store, (w) => {
+        w.insertMessage(msg(A, 3));
+        w.insertMessage(msg(A, 9));
+        w.insertMessage(msg(A, 5));
+        w.insertMessage(msg(A, 50, { direction: 'out', msg_type: 'Control' }));
+        w.insertMessage(msg(B, 70));
+      });
+      expect(store.maxSeq(A)).toBe(9);
+      expect(store.maxSeq(B)).toBe(70);
+    });
+
+    it('stores payload_text / snapshot_text as given and reads them back as JSON', () => {
+      const store = s();
+      seed(store, (w) => {
+        w.insertMessage({ ...msg(A, 1, { payload_json: { t: 1.5 } }), payload_text: '{"t":1.5}' });
+        w.insertSnapshot({ app_id: A, namespace: null, seq: 1, snapshot_json: { t: 1.5 }, snapshot_text: '{"t":1.5}', created_at: '2026-01-01T00:00:00.000Z' });
+      });
+      expect(store.messageBySeq(A, 1)?.payload_json).toEqual({ t: 1.5 });
+      expect(store.latestSnapshot(A)?.snapshot_json).toEqual({ t: 1.5 });
+    });
+  });
+
   describe('isolation of stored values', () => {
     it('values are copied in and out', () => {
       const store = s();

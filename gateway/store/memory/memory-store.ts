@@ -109,6 +109,12 @@ export class MemoryStore implements GatewayStore {
     return jsonCopy(take(rows, filter.limit));
   }
 
+  maxSeq(appId: string): number {
+    let max = 0;
+    for (const m of this.live().messages.values()) if (m.app_id === appId && m.direction === 'in' && m.seq > max) max = m.seq;
+    return max;
+  }
+
   messageBySeq(appId: string, seq: number): MessageRow | undefined {
     const s = this.live();
     const id = s.inSeq.get(key(appId, seq));

@@ -168,9 +168,24 @@ CREATE TABLE request_nonces (
 CREATE INDEX idx_request_nonces_expiry ON request_nonces(expires_at);
 `;
 
+/**
+ * Fewer indexes on the ingest path: every Status writes a message and a
+ * snapshot, and each index is one more B-tree insert under the fsync. One
+ * index on messages(app_id) serves both the app's history in id order (the
+ * rowid is the tail of every index entry) and the msg_type filter; nothing
+ * reads snapshots by namespace yet.
+ */
+const INGEST_INDEXES = `
+DROP INDEX idx_messages_app;
+DROP INDEX idx_messages_type;
+CREATE INDEX idx_messages_app_id ON messages(app_id);
+DROP INDEX idx_snapshots_namespace;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: INITIAL },
   { version: 2, name: 'request_nonces', up: REQUEST_NONCES },
+  { version: 3, name: 'ingest_indexes', up: INGEST_INDEXES },
 ];
 
 /**

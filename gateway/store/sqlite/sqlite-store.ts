@@ -167,6 +167,11 @@ export class SqliteStore implements GatewayStore {
   }
 
   /** The inbound (data) message with this seq: the one the unique index guards. */
+  maxSeq(appId: string): number {
+    const r = this.q(`SELECT MAX(seq) AS m FROM messages WHERE app_id = ? AND direction = 'in'`).get(appId) as { m: number | null };
+    return r.m ?? 0;
+  }
+
   messageBySeq(appId: string, seq: number): MessageRow | undefined {
     const r = this.bySeqStmt.get(appId, seq) as Raw | undefined;
     return r && messageFromRow(r);

@@ -76,13 +76,13 @@ export class SqliteWriter implements StoreWriter {
 
   insertMessage(m: NewMessage): void {
     this.insMessage.run(
-      m.app_id, m.direction, m.msg_type, m.seq, m.correlation_id ?? null, jsonText(m.payload_json), m.created_at,
+      m.app_id, m.direction, m.msg_type, m.seq, m.correlation_id ?? null, m.payload_text ?? jsonText(m.payload_json), m.created_at,
     );
   }
 
   insertSnapshot(s: NewSnapshot): void {
     // snapshot_json is NOT NULL in the reference, so a JSON null is kept as the text 'null'.
-    this.insSnapshot.run(s.app_id, s.namespace ?? null, s.seq, JSON.stringify(s.snapshot_json ?? null), s.created_at);
+    this.insSnapshot.run(s.app_id, s.namespace ?? null, s.seq, s.snapshot_text ?? JSON.stringify(s.snapshot_json ?? null), s.created_at);
   }
 
   insertCrash(c: NewCrash): void {
