@@ -50,7 +50,7 @@ const SETTINGS: Setting[] = [
   { env: 'TRAILS_HEARTBEAT', flag: '--heartbeat', help: 'seconds between pings to devices, 0 = off (default 30)', apply: (c, v) => void (c.heartbeatMs = 1000 * int(v, '--heartbeat', 0, 3600)) },
   { env: 'TRAILS_SNAPSHOT_RETENTION', flag: '--snapshot-retention', help: 'snapshots kept per app (default 100)', apply: (c, v) => void (c.snapshotRetention = int(v, '--snapshot-retention', 1, 10_000_000)) },
   { env: 'TRAILS_CONTROL_TTL', flag: '--control-ttl', help: 'seconds a control waits for an offline device (default 300)', apply: (c, v) => void (c.controlTtlMs = 1000 * int(v, '--control-ttl', 1, 30 * 86_400)) },
-  { env: 'TRAILS_MIN_SEC_LEVEL', flag: '--min-sec-level', help: 'lowest tier accepted: open, signed or full (default open)', apply: applySecLevel },
+  { env: 'TRAILS_MIN_SEC_LEVEL', flag: '--min-sec-level', help: 'lowest tier accepted: open, signed, encrypted or full (default open)', apply: applySecLevel },
   { env: 'TRAILS_INSTANCE', flag: '--instance', help: 'name of this gateway in apps.server_instance (default: host name)', apply: (c, v) => void (c.serverInstance = v) },
   { env: 'TRAILS_LOG_LEVEL', flag: '--log-level', help: 'silent, error, warn, info or debug (default info)', apply: applyLogLevel },
 ];

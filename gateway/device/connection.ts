@@ -11,5 +11,7 @@ export interface Connection {
   /** True when the socket is TLS (wss://): required by the `full` tier. */
   readonly secure: boolean;
   send(frame: ServerFrame): void;
+  /** A binary frame: the encrypted tier's sealed frames. */
+  sendBinary(data: Uint8Array): void;
   close(code: number, reason: string): void;
 }

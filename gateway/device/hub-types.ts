@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { TokenBucket } from '../core/rate-limit.js';
 import type { Timer } from '../ports/clock.js';
 import type { SecLevel } from '../protocol/frames.js';
+import type { SealedChannel } from '../protocol/sealed.js';
 import type { AppStatus } from '../store/types.js';
 import type { Connection } from './connection.js';
 
@@ -53,6 +54,8 @@ export interface ConnState {
   rateLimited: number;
   regTimer?: Timer;
   closed: boolean;
+  /** The one encrypted app this connection carries (binary frames do not name their app). */
+  sealedApp?: string;
 }
 
 /** Per app that is bound to a live connection. */
@@ -76,12 +79,15 @@ export interface LiveApp {
   readonly uncommitted: Map<number, string>;
   /** Recorded seq gaps (docs/PROTOCOL.md), kept here so a late fill in the same tick is seen. */
   readonly gaps: Array<{ from: number; to: number }>;
+  /** Encrypted tier: the session's sealed channel; every other frame of the app travels in it. */
+  sealed?: SealedChannel;
   /** Snapshots written since the last prune. */
   sincePrune: number;
   conn: ConnState;
 }
 
-export const SEC_RANK: Record<SecLevel, number> = { open: 0, signed: 1, full: 2 };
+/** encrypted and full both sign and both protect the content (end to end, or by TLS): same rank. */
+export const SEC_RANK: Record<SecLevel, number> = { open: 0, signed: 1, encrypted: 2, full: 2 };
 
 /** A frame as the device sent it, for signature checks (see parse.ts). */
 export type SignedFrame = Record<string, unknown>;

@@ -41,12 +41,14 @@ export interface HubStats {
   liveApps: number;
   framesIn: number;
   rejected: number;
+  /** Sealed frames refused: replayed, reordered, tampered or truncated (encrypted tier). */
+  sealedRefused: number;
 }
 
 export class DeviceHub {
   readonly options: HubOptions;
   readonly controls: ControlService;
-  readonly stats: HubStats = { connections: 0, liveApps: 0, framesIn: 0, rejected: 0 };
+  readonly stats: HubStats = { connections: 0, liveApps: 0, framesIn: 0, rejected: 0, sealedRefused: 0 };
   private readonly conns = new Map<number, ConnState>();
   private readonly live = new Map<string, LiveApp>();
   private readonly registration: RegistrationHandler;
@@ -108,21 +110,24 @@ export class DeviceHub {
   }
 
   onText(conn: Connection, text: string): void {
-    const state = this.conns.get(conn.id);
-    if (!state || state.closed) return;
-    this.stats.framesIn++;
-    if (!state.bucket.take(this.deps.clock.now())) return this.onRateLimited(state);
-    state.rateLimited = 0;
-    const parsed = parseClientFrame(text);
-    if (!parsed.ok) {
-      return this.reject(state, parsed.code, parsed.message, parsed.app_id ? { app_id: parsed.app_id } : {});
-    }
-    this.dispatch(state, parsed.frame, parsed.raw);
+    const state = this.admit(conn);
+    if (!state) return;
+    if (state.sealedApp) return this.reject(state, 'tier_mismatch', 'this connection carries an encrypted app: send sealed binary frames');
+    this.handle(state, text, false);
   }
 
-  onBinary(conn: Connection): void {
-    const state = this.conns.get(conn.id);
-    if (state) this.reject(state, 'bad_frame', 'binary frames are not accepted on this tier; send JSON text');
+  /** A sealed frame of the encrypted tier: opened with the session's channel, then handled like text. */
+  onBinary(conn: Connection, data: Uint8Array = new Uint8Array()): void {
+    const state = this.admit(conn);
+    if (!state) return;
+    const app = this.sealedAppOf(state);
+    if (!app?.sealed) return this.reject(state, 'bad_frame', 'binary frames are only for a registered encrypted-tier app; send JSON text');
+    const opened = app.sealed.open(data);
+    if (!opened.ok) {
+      this.stats.sealedRefused++;
+      return this.reject(state, 'sealed_refused', `sealed frame refused: ${opened.reason}`, { app_id: app.appId });
+    }
+    this.handle(state, opened.plaintext.toString('utf8'), true);
   }
 
   /** The socket is gone. `reason` tells a dead peer (heartbeat) from a plain close. */
@@ -168,7 +173,10 @@ export class DeviceHub {
   }
 
   send(state: ConnState, frame: ServerFrame): void {
-    if (!state.closed) state.conn.send(frame);
+    if (state.closed) return;
+    const sealed = frame.type !== 'registered' ? this.sealedAppOf(state)?.sealed : undefined;
+    if (sealed) state.conn.sendBinary(sealed.seal(Buffer.from(JSON.stringify(frame), 'utf8')));
+    else state.conn.send(frame);
   }
 
   reject(state: ConnState, code: ErrorCode, message: string, ctx: { app_id?: string; seq?: number; correlation_id?: string } = {}): void {
@@ -191,6 +199,31 @@ export class DeviceHub {
   }
 
   // ── internals ─────────────────────────────────────────────────────
+
+  /** The encrypted app of this connection, while it is still bound here (not taken over by a newer socket). */
+  private sealedAppOf(state: ConnState): LiveApp | undefined {
+    const app = state.sealedApp ? this.live.get(state.sealedApp) : undefined;
+    return app && app.conn === state ? app : undefined;
+  }
+
+  private admit(conn: Connection): ConnState | undefined {
+    const state = this.conns.get(conn.id);
+    if (!state || state.closed) return undefined;
+    this.stats.framesIn++;
+    if (!state.bucket.take(this.deps.clock.now())) return void this.onRateLimited(state);
+    state.rateLimited = 0;
+    return state;
+  }
+
+  private handle(state: ConnState, text: string, sealed: boolean): void {
+    const parsed = parseClientFrame(text);
+    if (!parsed.ok) return this.reject(state, parsed.code, parsed.message, parsed.app_id ? { app_id: parsed.app_id } : {});
+    const f = parsed.frame;
+    if (sealed && (f.type === 'register' || f.type === 're_register' || f.app_id !== state.sealedApp)) {
+      return this.reject(state, 'bad_frame', 'a sealed frame carries only the data frames of the sealed app', { app_id: f.app_id });
+    }
+    this.dispatch(state, f, parsed.raw);
+  }
 
   private dispatch(state: ConnState, frame: ClientFrame, raw: SignedFrame): void {
     switch (frame.type) {

@@ -10,6 +10,7 @@ import { canResume, isTerminal, statusAfterDisconnect } from '../core/lifecycle.
 import type { DisconnectFrame, ErrorCode, ReRegisterFrame, RegisterFrame, SecLevel } from '../protocol/frames.js';
 import { decodePublicKey } from '../protocol/keys.js';
 import { verifyFrame } from '../protocol/signing.js';
+import { acceptHandshake } from './encrypted.js';
 import type { AppPatch, AppRow, CrashType } from '../store/types.js';
 import type { DeviceHub } from './hub.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
@@ -32,7 +33,9 @@ export class RegistrationHandler {
     const pi = f.process_info ?? {};
     const resumed = existing !== undefined && existing.status !== 'scheduled';
     const lastSeq = this.highSeqOf(f.app_id, existing);
-    const app = this.newLive(state, f.app_id, existing?.parent_id ?? f.parent_id, pi.namespace ?? existing?.namespace ?? null, tier, f.child_pub_key, keyOrRefusal.key, lastSeq);
+    const app = this.newLive(state, f.app_id, existing?.parent_id ?? f.parent_id, pi.namespace ?? existing?.namespace ?? null, tier, f.child_pub_key, tier === 'encrypted' ? null : keyOrRefusal.key, lastSeq);
+    const sealing = this.seal(state, app, f.child_ephemeral);
+    if ('code' in sealing) return this.refuse(state, f.app_id, sealing);
     app.status = resumed ? 'running' : 'connected';
     app.lastAuthTs = f.timestamp ?? 0;
     const patch: AppPatch = {
@@ -62,7 +65,7 @@ export class RegistrationHandler {
         existing
           ? w.updateApp(f.app_id, patch)
           : w.insertApp({ app_id: f.app_id, parent_id: f.parent_id, app_name: f.app_name, created_at: now, ...patch, status: app.status }),
-      this.answerRegistered(state, app),
+      this.answerRegistered(state, app, sealing.answer),
     );
   }
 
@@ -79,7 +82,9 @@ export class RegistrationHandler {
       const bad = this.checkSignedControlFrame(f, raw, key, row.last_auth_ts);
       if (bad) return this.refuse(state, f.app_id, bad);
     }
-    const app = this.newLive(state, f.app_id, row.parent_id, row.namespace, tier, row.pub_key!, key, this.highSeqOf(f.app_id, row));
+    const app = this.newLive(state, f.app_id, row.parent_id, row.namespace, tier, row.pub_key!, tier === 'encrypted' ? null : key, this.highSeqOf(f.app_id, row));
+    const sealing = this.seal(state, app, f.child_ephemeral);
+    if ('code' in sealing) return this.refuse(state, f.app_id, sealing);
     app.status = 'running';
     app.lastAuthTs = f.timestamp ?? row.last_auth_ts;
     const now = this.hub.nowIso();
@@ -94,7 +99,7 @@ export class RegistrationHandler {
           last_auth_ts: app.lastAuthTs,
           updated_at: now,
         }),
-      this.answerRegistered(state, app),
+      this.answerRegistered(state, app, sealing.answer),
     );
   }
 
@@ -208,8 +213,25 @@ export class RegistrationHandler {
     return { appId, parentId, namespace, secLevel, pubKeyText, pubKey, status: 'connected', highSeq: lastSeq, committedSeq: lastSeq, storedSeq: lastSeq, lastAuthTs: 0, uncommitted: new Map(), gaps, sincePrune: 0, conn: state };
   }
 
+  /**
+   * Encrypted tier: one app per connection, and a fresh session from the
+   * device's ephemeral key. The connection is sealed at once, so nothing in
+   * plain text is accepted for it from here on.
+   */
+  private seal(state: ConnState, app: LiveApp, childEphemeral: string | null | undefined): Refusal | { answer?: { server_ephemeral: string; child_ephemeral: string } } {
+    if (app.secLevel !== 'encrypted') return {};
+    if ([...state.apps].some((id) => id !== app.appId)) {
+      return { code: 'tier_mismatch', message: 'an encrypted app needs a connection of its own' };
+    }
+    const hs = acceptHandshake(this.hub.deps.identity, app.appId, app.pubKeyText, childEphemeral);
+    if (!hs.ok) return { code: 'bad_frame', message: hs.message };
+    app.sealed = hs.channel;
+    state.sealedApp = app.appId;
+    return { answer: { server_ephemeral: hs.serverEphemeral, child_ephemeral: childEphemeral! } };
+  }
+
   /** Returns the commit callback; what it reports is captured now, before later frames move the app on. */
-  private answerRegistered(state: ConnState, app: LiveApp): (err?: Error) => void {
+  private answerRegistered(state: ConnState, app: LiveApp, handshake?: { server_ephemeral: string; child_ephemeral: string }): (err?: Error) => void {
     const lastSeq = app.highSeq;
     const status = app.status;
     return (err) => {
@@ -218,7 +240,7 @@ export class RegistrationHandler {
         return this.hub.reject(state, 'storage_unavailable', `registration not stored: ${err.message}`, { app_id: app.appId });
       }
       const { identity } = this.hub.deps;
-      const frame = { type: 'registered' as const, app_id: app.appId, server_pub_key: identity.publicKeyText, last_seq: lastSeq, sec_level: app.secLevel };
+      const frame = { type: 'registered' as const, app_id: app.appId, server_pub_key: identity.publicKeyText, last_seq: lastSeq, sec_level: app.secLevel, ...handshake };
       // Open-tier apps (the reference clients) get it unsigned, as the reference sends it.
       this.hub.send(state, app.secLevel === 'open' ? frame : identity.sign(frame));
       this.emitStatus(app, this.hub.nowIso(), status);

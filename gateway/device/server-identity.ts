@@ -8,14 +8,18 @@ import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { privateKeyObject } from '../crypto/ed25519.js';
 import { encodePublicKey } from '../protocol/keys.js';
 import { signFrame } from '../protocol/signing.js';
+import { edSecretToX25519 } from '../crypto/x25519.js';
 
 export class ServerIdentity {
   readonly publicKeyText: string;
+  /** The identity as X25519 (RFC 7748 map), for the encrypted tier's key agreement. */
+  readonly x25519Secret: Uint8Array;
   private readonly key: KeyObject;
 
   constructor(pair: Ed25519KeyPair) {
     this.publicKeyText = encodePublicKey(pair.publicKey);
     this.key = privateKeyObject(pair.secretKey);
+    this.x25519Secret = edSecretToX25519(pair.secretKey);
   }
 
   sign<T extends object>(frame: T): T & { sig: string } {

@@ -65,27 +65,29 @@ export class DeviceServer {
       corked = false;
       socket.uncork();
     };
+    const write = (data: string | Uint8Array): void => {
+      if (ws.readyState !== ws.OPEN) return;
+      // The acks of one commit go out in one write per socket, not one each.
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      ws.send(data);
+    };
     const conn: Connection = {
       id: this.nextId++,
       remote,
       secure,
-      send: (frame: ServerFrame) => {
-        if (ws.readyState !== ws.OPEN) return;
-        // The acks of one commit go out in one write per socket, not one each.
-        if (!corked) {
-          corked = true;
-          socket.cork();
-          process.nextTick(uncork);
-        }
-        ws.send(JSON.stringify(frame));
-      },
+      send: (frame: ServerFrame) => write(JSON.stringify(frame)),
+      sendBinary: (data: Uint8Array) => write(data),
       close: (code, reason) => ws.close(code, reason),
     };
     const tracked: Tracked = { conn, alive: true };
     this.sockets.set(ws, tracked);
     this.hub.onOpen(conn);
     ws.on('message', (data, isBinary) => {
-      if (isBinary) this.hub.onBinary(conn);
+      if (isBinary) this.hub.onBinary(conn, data as Buffer);
       else this.hub.onText(conn, data.toString());
     });
     ws.on('pong', () => void (tracked.alive = true));

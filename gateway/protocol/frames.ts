@@ -3,8 +3,8 @@
  * is the prose of this file; keep the two together.
  */
 
-export type SecLevel = 'open' | 'signed' | 'full';
-export const SEC_LEVELS: readonly SecLevel[] = ['open', 'signed', 'full'];
+export type SecLevel = 'open' | 'signed' | 'encrypted' | 'full';
+export const SEC_LEVELS: readonly SecLevel[] = ['open', 'signed', 'encrypted', 'full'];
 
 export type MsgType = 'Status' | 'Result' | 'Error';
 export const MSG_TYPES: readonly MsgType[] = ['Status', 'Result', 'Error'];
@@ -38,6 +38,8 @@ export interface RegisterFrame {
   sec_level?: SecLevel | null;
   /** Our extension, required when signed: ms since epoch, inside the signed bytes (replay window). */
   timestamp?: number | null;
+  /** Encrypted tier: this session's ephemeral X25519 public key, "x25519:" + base64. */
+  child_ephemeral?: string | null;
   sig?: string | null;
 }
 
@@ -47,6 +49,7 @@ export interface ReRegisterFrame {
   last_seq?: number | null;
   pub_key: string;
   timestamp?: number | null;
+  child_ephemeral?: string | null;
   sig?: string | null;
 }
 
@@ -99,6 +102,9 @@ export interface RegisteredFrame {
   /** Our extension: the highest seq the gateway has stored for this app (0 = none). */
   last_seq: number;
   sec_level: SecLevel;
+  /** Encrypted tier: the gateway's ephemeral X25519 key, and the device's echoed (binds the answer to this handshake). */
+  server_ephemeral?: string;
+  child_ephemeral?: string;
   /** The gateway key's signature: a device that pinned serverPubKey knows the answer is genuine. */
   sig?: string;
 }
@@ -153,6 +159,7 @@ export type ErrorCode =
   | 'seq_regressed'
   | 'seq_conflict'
   | 'unknown_correlation'
+  | 'sealed_refused'
   | 'rate_limited'
   | 'storage_unavailable';
 

@@ -57,6 +57,7 @@ function validate(o: Record<string, unknown>): ClientFrame {
         role_refs: optStringArray(o, 'role_refs'),
         sec_level: optSecLevel(o),
         timestamp: optInt(o, 'timestamp'),
+        child_ephemeral: optStr(o, 'child_ephemeral', 64),
         sig: optStr(o, 'sig', 256),
       };
     case 're_register':
@@ -66,6 +67,7 @@ function validate(o: Record<string, unknown>): ClientFrame {
         last_seq: optInt(o, 'last_seq'),
         pub_key: str(o, 'pub_key', 128),
         timestamp: optInt(o, 'timestamp'),
+        child_ephemeral: optStr(o, 'child_ephemeral', 64),
         sig: optStr(o, 'sig', 256),
       };
     case 'message':

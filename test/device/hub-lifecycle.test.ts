@@ -138,7 +138,7 @@ describe('device hub: registration and data path', () => {
     const hub2 = new DeviceHub({ store: h.store, committer, clock: h.clock, events, identity: h.identity, options: { serverInstance: 'test-gw', reconnectWindowMs: 60_000 } });
     hub2.start();
     expect(h.store.getApp(a.appId)?.status).toBe('reconnecting');
-    const conn = { id: 999, remote: 'x', secure: false, sent: [] as unknown[], send(f: unknown) { this.sent.push(f); }, close() {} };
+    const conn = { id: 999, remote: 'x', secure: false, sent: [] as unknown[], send(f: unknown) { this.sent.push(f); }, sendBinary() {}, close() {} };
     hub2.onOpen(conn);
     hub2.onText(conn, JSON.stringify(a.reRegister()));
     committer.flush();

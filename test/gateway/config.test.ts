@@ -21,7 +21,7 @@ describe('configuration', () => {
     [{}, ['--listen', 'localhost'], /HOST:PORT/],
     [{}, ['--listen', '1.2.3.4:70000'], /between 0 and 65535/],
     [{ TRAILS_MAX_FRAME: 'big' }, [], /whole number/],
-    [{}, ['--min-sec-level', 'paranoid'], /open, signed, full/],
+    [{}, ['--min-sec-level', 'paranoid'], /open, signed, encrypted, full/],
     [{}, ['--frobnicate', '1'], /unknown option --frobnicate/],
     [{}, ['--rate'], /needs a value/],
     [{}, ['--tls-cert', '/tmp/c.pem'], /go together/],

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import BetterSqlite from 'better-sqlite3';
 import { MIGRATIONS, migrate } from '../../gateway/store/sqlite/migrations.js';
 import { openSqliteStore, type SqliteStore } from '../../gateway/store/sqlite/sqlite-store.js';
 import { storeContract } from './contract.js';
@@ -180,5 +181,30 @@ describe('SqliteStore only', () => {
     expect(bad(`UPDATE apps SET status = 'zombie'`)).toThrow(/CHECK/);
     expect(bad(`INSERT INTO messages (app_id, direction, msg_type, seq, created_at) VALUES ('${uuid(1)}', 'in', 'Log', 1, 'x')`)).toThrow(/CHECK/);
     expect(bad(`INSERT INTO crashes (app_id, detected_at, crash_type) VALUES ('${uuid(1)}', 'x', 'oom')`)).toThrow(/CHECK/);
+  });
+});
+
+describe('migration v4 (encrypted tier)', () => {
+  it('rebuilds apps without losing the rows that reference it', () => {
+    const Database = BetterSqlite;
+    const dir = mkdtempSync(join(tmpdir(), 'trails-mig-'));
+    try {
+      const path = join(dir, 'old.db');
+      const db = new Database(path);
+      db.pragma('foreign_keys = ON');
+      migrate(db, MIGRATIONS.filter((m) => m.version <= 3));
+      db.prepare(`INSERT INTO apps (app_id, app_name, status, created_at, updated_at, sec_level) VALUES ('a', 'x', 'running', 't', 't', 'signed')`).run();
+      db.prepare(`INSERT INTO messages (app_id, direction, msg_type, seq, payload_json, created_at) VALUES ('a', 'in', 'Status', 1, '{}', 't')`).run();
+      expect(migrate(db)).toEqual([4, ...MIGRATIONS.filter((m) => m.version > 4).map((m) => m.version)]);
+      expect(db.prepare('SELECT count(*) AS n FROM messages').get()).toEqual({ n: 1 });
+      expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+      db.prepare(`UPDATE apps SET sec_level = 'encrypted' WHERE app_id = 'a'`).run();
+      expect(() => db.prepare(`UPDATE apps SET sec_level = 'bogus' WHERE app_id = 'a'`).run()).toThrow(/CHECK/);
+      expect(() => db.prepare(`DELETE FROM apps WHERE app_id = 'a'`).run()).not.toThrow();
+      expect(db.prepare('SELECT count(*) AS n FROM messages').get()).toEqual({ n: 0 }); // the cascade still works
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -22,12 +22,22 @@ export class FakeConnection implements Connection {
   static next = 1;
   readonly id = FakeConnection.next++;
   readonly sent: ServerFrame[] = [];
+  readonly binary: Uint8Array[] = [];
   closed?: { code: number; reason: string };
 
   constructor(private readonly hub: DeviceHub, readonly secure = false, readonly remote = '127.0.0.1') {}
 
   send(frame: ServerFrame): void {
     this.sent.push(frame);
+  }
+
+  sendBinary(data: Uint8Array): void {
+    this.binary.push(data);
+  }
+
+  /** Sends a binary (sealed) frame from the device. */
+  sealedFrame(data: Uint8Array): void {
+    this.hub.onBinary(this, data);
   }
 
   close(code: number, reason: string): void {
@@ -104,7 +114,7 @@ export class Device {
 
   constructor(
     readonly appId: string = crypto.randomUUID(),
-    readonly tier: 'open' | 'signed' | 'full' = 'open',
+    readonly tier: 'open' | 'signed' | 'encrypted' | 'full' = 'open',
     readonly parentId: string | null = null,
     now = Date.UTC(2026, 10, 22, 12),
   ) {

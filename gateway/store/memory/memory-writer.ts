@@ -88,7 +88,7 @@ function oneOf<T>(v: T, allowed: readonly T[], what: string): void {
 function checkApp(a: AppRow): void {
   notNull('apps', a, ['app_id', 'app_name', 'status', 'created_at', 'updated_at', 'last_seq', 'last_auth_ts']);
   oneOf(a.status, APP_STATUSES, 'apps.status');
-  if (a.sec_level !== null) oneOf(a.sec_level, ['open', 'signed', 'full'], 'apps.sec_level');
+  if (a.sec_level !== null) oneOf(a.sec_level, ['open', 'signed', 'encrypted', 'full'], 'apps.sec_level');
 }
 
 export class MemoryWriter implements StoreWriter {

@@ -182,10 +182,62 @@ CREATE INDEX idx_messages_app_id ON messages(app_id);
 DROP INDEX idx_snapshots_namespace;
 `;
 
+/**
+ * The encrypted tier (addendum 0 §A0.5) is a fourth sec_level. SQLite cannot
+ * change a CHECK in place, so apps is rebuilt the documented way: new table,
+ * copy, drop, rename, indexes again. migrate() runs with foreign keys off, so
+ * dropping the old table cascades nothing, and checks them before it commits.
+ */
+const ENCRYPTED_TIER = `
+CREATE TABLE apps_v4 (
+  app_id            TEXT PRIMARY KEY,
+  parent_id         TEXT,
+  app_name          TEXT NOT NULL,
+  namespace         TEXT,
+  pod_name          TEXT,
+  node_name         TEXT,
+  pod_ip            TEXT,
+  pid               INTEGER,
+  ppid              INTEGER,
+  executable        TEXT,
+  proc_uid          INTEGER,
+  proc_gid          INTEGER,
+  proc_user         TEXT,
+  originator_sub    TEXT,
+  originator_groups TEXT,
+  pub_key           TEXT,
+  status            TEXT NOT NULL DEFAULT 'scheduled'
+    CHECK (status IN ('scheduled', 'connected', 'running', 'done', 'error', 'crashed',
+                      'cancelled', 'start_failed', 'reconnecting', 'lost_contact')),
+  start_time        TEXT,
+  connected_at      TEXT,
+  disconnected_at   TEXT,
+  server_instance   TEXT,
+  role_refs         TEXT,
+  metadata_json     TEXT,
+  start_deadline    INTEGER DEFAULT 300,
+  created_at        TEXT NOT NULL,
+  updated_at        TEXT NOT NULL,
+  sec_level         TEXT CHECK (sec_level IS NULL OR sec_level IN ('open', 'signed', 'encrypted', 'full')),
+  last_seq          INTEGER NOT NULL DEFAULT 0,
+  last_auth_ts      INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO apps_v4 SELECT * FROM apps;
+DROP TABLE apps;
+ALTER TABLE apps_v4 RENAME TO apps;
+CREATE INDEX idx_apps_status ON apps(status);
+CREATE INDEX idx_apps_parent ON apps(parent_id);
+CREATE INDEX idx_apps_namespace ON apps(namespace);
+CREATE INDEX idx_apps_name ON apps(app_name);
+CREATE INDEX idx_apps_instance ON apps(server_instance, status);
+CREATE INDEX idx_apps_created ON apps(created_at);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: INITIAL },
   { version: 2, name: 'request_nonces', up: REQUEST_NONCES },
   { version: 3, name: 'ingest_indexes', up: INGEST_INDEXES },
+  { version: 4, name: 'encrypted_tier', up: ENCRYPTED_TIER },
 ];
 
 /**
@@ -215,7 +267,17 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
       record.run(m.version, m.name, new Date().toISOString());
       applied.push(m.version);
     }
+    // Schema changes run with foreign keys off (see ENCRYPTED_TIER); prove
+    // they left every reference intact before the transaction commits.
+    const broken = db.pragma('foreign_key_check') as unknown[];
+    if (broken.length > 0) throw new Error(`migration broke ${broken.length} foreign key reference(s)`);
     return applied;
   });
-  return run.immediate();
+  const fk = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    return run.immediate();
+  } finally {
+    db.pragma(`foreign_keys = ${fk ? 'ON' : 'OFF'}`);
+  }
 }
