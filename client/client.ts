@@ -20,7 +20,9 @@ import { TypedEmitter, type ClientEvents, type ClientState } from './events.js';
 import { consoleLogger, safeLogger, type TrailsLogger } from './log.js';
 import { currentProcessInfo } from './process-info.js';
 import { Session } from './session.js';
-import type { Transport } from './transport.js';
+import { wsTransport, type Transport } from './transport.js';
+import { SealedLink } from './sealed-link.js';
+import { TrailsConfigError } from './config.js';
 
 export interface ClientOptions {
   /** The identity's key; a fresh ephemeral one by default (spec §6: it lives and dies with the process). */
@@ -90,10 +92,13 @@ export class TrailsClient {
     const log = safeLogger(options.logger ?? consoleLogger);
     const client = new TrailsClient();
     const ownsConnection = options.connection === undefined;
+    const keyPair = options.keyPair ?? generateKeyPair();
+    const sealed = cfg.secLevel === 'encrypted' ? sealedLinkFor(cfg, keyPair, log, options) : undefined;
+    const transport = sealed ? sealed.wrap(options.transport ?? wsTransport()) : options.transport;
     const connection =
       options.connection ??
       new TrailsConnection(cfg.serverEp, {
-        ...(options.transport ? { transport: options.transport } : {}),
+        ...(transport ? { transport } : {}),
         ...(options.random ? { random: options.random } : {}),
         ...(options.backoff ? { backoff: options.backoff } : {}),
         ...(options.rate !== undefined ? { rate: options.rate } : {}),
@@ -105,8 +110,9 @@ export class TrailsClient {
     const serverKey = serverKeyRaw ? publicKeyObject(serverKeyRaw) : null;
     const session = new Session({
       config: cfg,
-      keyPair: options.keyPair ?? generateKeyPair(),
+      keyPair,
       connection,
+      ...(sealed ? { sealed } : {}),
       events: client.events,
       log,
       random: options.random ?? Math.random,
@@ -272,4 +278,12 @@ export class TrailsClient {
       core.log.error(`${msgType} failed`, { err: String(err) });
     }
   }
+}
+
+/** The encrypted tier needs the pinned gateway key and a socket of its own (binary frames name no app). */
+function sealedLinkFor(cfg: TrailsConfig, keyPair: Ed25519KeyPair, log: TrailsLogger, options: ClientOptions): SealedLink {
+  if (options.connection) throw new TrailsConfigError('secLevel', 'an encrypted-tier client needs its own connection; do not pass a shared one');
+  const serverPublicKey = decodePublicKey(cfg.serverPubKey);
+  if (!serverPublicKey) throw new TrailsConfigError('serverPubKey', 'the encrypted tier needs serverPubKey');
+  return new SealedLink({ appId: cfg.appId, identitySeed: keyPair.secretKey, serverPublicKey, log });
 }

@@ -26,6 +26,7 @@ import type { ClientEvents, ClientState, TypedEmitter } from './events.js';
 import type { TrailsLogger } from './log.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
 import { verifyFrame } from '../gateway/protocol/signing.js';
+import type { SealedLink } from './sealed-link.js';
 
 export interface SessionDeps {
   config: TrailsConfig;
@@ -43,6 +44,8 @@ export interface SessionDeps {
   onControl: (f: ControlFrame) => void;
   /** The pinned gateway key (serverPubKey), when the config has one. */
   serverKey: KeyObject | null;
+  /** Encrypted tier: the handshake and sealing under this session's transport. */
+  sealed?: SealedLink;
 }
 
 type RegKind = 'register' | 're_register';
@@ -225,6 +228,10 @@ export class Session implements ConnectionMember {
       this.d.log.error('registered frame does not verify against serverPubKey; retrying', { appId: this.appId });
       return this.retryRegistration(this.lastRegSent ?? 'register');
     }
+    if (this.d.sealed && !this.d.sealed.complete(f)) {
+      this.d.log.error('encrypted handshake with the gateway failed; retrying', { appId: this.appId });
+      return this.retryRegistration(this.lastRegSent ?? 'register');
+    }
     // A pending rate-limit pause stays: its end re-sends the outbox (state is ready by then).
     if (!this.paused) this.clearTimer();
     this.retryAttempt = 0;
@@ -323,7 +330,8 @@ export class Session implements ConnectionMember {
       kind === 'register'
         ? { type: kind, app_id: this.appId, parent_id: c.parentId, app_name: c.appName, child_pub_key: this.publicKeyText, process_info: this.d.processInfo, role_refs: c.roleRefs ?? [], sec_level: c.secLevel, timestamp: ts }
         : { type: kind, app_id: this.appId, last_seq: this.seqCounter, pub_key: this.publicKeyText, timestamp: ts };
-    this.d.connection.send(this.sign(frame));
+    const handshake = this.d.sealed ? { child_ephemeral: this.d.sealed.begin() } : {};
+    this.d.connection.send(this.sign({ ...frame, ...handshake }));
   }
 
   private retryRegistration(kind: RegKind): void {
@@ -377,7 +385,11 @@ export class Session implements ConnectionMember {
   }
 
   private sign(frame: object): string {
-    return JSON.stringify(this.key ? signFrame(frame, this.key) : { ...frame, sig: null });
+    // Inside the encrypted tier's sealed channel the AEAD already proves who
+    // sent a frame; only register and re_register (which open it) are signed.
+    const t = (frame as { type?: string }).type;
+    const sealedData = this.d.sealed !== undefined && t !== 'register' && t !== 're_register';
+    return JSON.stringify(this.key && !sealedData ? signFrame(frame, this.key) : { ...frame, sig: null });
   }
 
   private drop(seq: number | null, msgType: MsgType, reason: string): false {

@@ -10,12 +10,15 @@ import WebSocket from 'ws';
 export interface TransportHandlers {
   onOpen(): void;
   onMessage(text: string): void;
+  /** A binary frame (the encrypted tier's sealed frames). */
+  onBinary?(data: Uint8Array): void;
   /** Called exactly once per socket, also when the connection never opened (code 1006 then). */
   onClose(code: number, reason: string): void;
 }
 
 export interface TransportSocket {
   send(text: string): void;
+  sendBinary?(data: Uint8Array): void;
   close(code?: number, reason?: string): void;
 }
 
@@ -44,6 +47,7 @@ export function wsTransport(opts: WsTransportOptions = {}): Transport {
       ws.on('open', () => h.onOpen());
       ws.on('message', (data, isBinary) => {
         if (!isBinary) h.onMessage(data.toString());
+        else h.onBinary?.(data as Buffer);
       });
       // ws follows 'error' with 'close'; the listener only keeps the error from being thrown.
       ws.on('error', () => {});
@@ -51,6 +55,9 @@ export function wsTransport(opts: WsTransportOptions = {}): Transport {
       return {
         send: (text) => {
           if (ws.readyState === WebSocket.OPEN) ws.send(text);
+        },
+        sendBinary: (data) => {
+          if (ws.readyState === WebSocket.OPEN) ws.send(data);
         },
         close: (code = 1000, reason = '') => {
           if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
