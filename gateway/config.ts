@@ -3,7 +3,7 @@
  * flags. Every value is checked here, with an error that names the setting,
  * so a typo stops the gateway at start instead of surprising it later.
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { SecLevel } from './protocol/frames.js';
 import { SEC_LEVELS } from './protocol/frames.js';
@@ -25,6 +25,8 @@ export interface GatewayConfig {
   controlTtlMs: number;
   minSecLevel: SecLevel;
   serverInstance: string;
+  /** Worker threads that verify signed messages; 0 verifies on the main thread. */
+  verifyWorkers: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
 }
 
@@ -51,6 +53,7 @@ const SETTINGS: Setting[] = [
   { env: 'TRAILS_SNAPSHOT_RETENTION', flag: '--snapshot-retention', help: 'snapshots kept per app (default 100)', apply: (c, v) => void (c.snapshotRetention = int(v, '--snapshot-retention', 1, 10_000_000)) },
   { env: 'TRAILS_CONTROL_TTL', flag: '--control-ttl', help: 'seconds a control waits for an offline device (default 300)', apply: (c, v) => void (c.controlTtlMs = 1000 * int(v, '--control-ttl', 1, 30 * 86_400)) },
   { env: 'TRAILS_MIN_SEC_LEVEL', flag: '--min-sec-level', help: 'lowest tier accepted: open, signed, encrypted or full (default open)', apply: applySecLevel },
+  { env: 'TRAILS_VERIFY_WORKERS', flag: '--verify-workers', help: 'threads verifying signatures, 0 = main thread (default: cores - 1, at least 1)', apply: (c, v) => void (c.verifyWorkers = int(v, '--verify-workers', 0, 64)) },
   { env: 'TRAILS_INSTANCE', flag: '--instance', help: 'name of this gateway in apps.server_instance (default: host name)', apply: (c, v) => void (c.serverInstance = v) },
   { env: 'TRAILS_LOG_LEVEL', flag: '--log-level', help: 'silent, error, warn, info or debug (default info)', apply: applyLogLevel },
 ];
@@ -71,6 +74,7 @@ export function defaultConfig(): GatewayConfig {
     controlTtlMs: 300_000,
     minSecLevel: 'open',
     serverInstance: hostname(),
+    verifyWorkers: Math.max(1, availableParallelism() - 1),
     logLevel: 'info',
   };
 }

@@ -14,14 +14,15 @@ import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
 export class DataHandler {
   constructor(private readonly hub: DeviceHub) {}
 
-  message(state: ConnState, f: MessageFrame, raw: SignedFrame): void {
+  /** `verified`: a verify worker already checked the signature of this very frame. */
+  message(state: ConnState, f: MessageFrame, raw: SignedFrame, verified = false): void {
     const { seq } = f.header;
     const ctx = { app_id: f.app_id, seq };
     const app = this.hub.liveApp(f.app_id);
     if (!app || app.conn !== state) {
       return this.hub.reject(state, 'not_registered', `app ${f.app_id} is not registered on this connection`, ctx);
     }
-    if (app.pubKey && !verifyFrame(raw, app.pubKey)) {
+    if (app.pubKey && !verified && !verifyFrame(raw, app.pubKey)) {
       return this.hub.reject(state, f.sig ? 'bad_signature' : 'tier_mismatch', f.sig ? 'signature does not verify' : 'this app is signed: every frame must carry "sig"', ctx);
     }
     const payloadText = JSON.stringify(f.payload);

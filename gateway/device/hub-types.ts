@@ -6,8 +6,10 @@ import type { SecLevel } from '../protocol/frames.js';
 import type { SealedChannel } from '../protocol/sealed.js';
 import type { AppStatus } from '../store/types.js';
 import type { Connection } from './connection.js';
+import type { BootstrapLink, BootstrapOptions } from './bootstrap-types.js';
+import { DEFAULT_BOOTSTRAP_OPTIONS } from './bootstrap-types.js';
 
-export interface HubOptions {
+export interface HubOptions extends BootstrapOptions {
   /** Stable name of this gateway in apps.server_instance (spec §19). */
   serverInstance: string;
   /** Frames a second per connection, and the burst above it. */
@@ -43,6 +45,7 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   reconnectWindowMs: 60_000,
   minSecLevel: 'open',
   controlTtlMs: 300_000,
+  ...DEFAULT_BOOTSTRAP_OPTIONS,
 };
 
 /** Per connection. Several apps may share one (spec §18). */
@@ -56,6 +59,10 @@ export interface ConnState {
   closed: boolean;
   /** The one encrypted app this connection carries (binary frames do not name their app). */
   sealedApp?: string;
+  /** Frames waiting, in arrival order, behind one whose signature a worker is still checking. */
+  readonly inbox: PendingFrame[];
+  /** Set when the socket made first contact (bootstrap_register): it carries a device key, no app. */
+  bootstrap?: BootstrapLink;
 }
 
 /** Per app that is bound to a live connection. */
@@ -67,6 +74,8 @@ export interface LiveApp {
   readonly pubKeyText: string;
   /** Null in the open tier, where the key is recorded but never used. */
   readonly pubKey: KeyObject | null;
+  /** The same key as raw bytes, for the verify workers. */
+  readonly pubKeyRaw: Uint8Array | null;
   status: AppStatus;
   /** Highest seq accepted (stored or being stored). */
   highSeq: number;
@@ -91,3 +100,10 @@ export const SEC_RANK: Record<SecLevel, number> = { open: 0, signed: 1, encrypte
 
 /** A frame as the device sent it, for signature checks (see parse.ts). */
 export type SignedFrame = Record<string, unknown>;
+
+/** A parsed frame in a connection's inbox; `verdict` is the worker's answer for a signed message. */
+export interface PendingFrame {
+  readonly frame: import('../protocol/frames.js').ClientFrame;
+  readonly raw: SignedFrame;
+  verdict: 'sync' | 'pending' | 'valid' | 'invalid';
+}

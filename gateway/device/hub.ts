@@ -18,13 +18,17 @@ import { CloseCode } from '../protocol/frames.js';
 import type { GatewayStore } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { GroupCommitter } from './group-commit.js';
-import type { ConnState, HubOptions, LiveApp, SignedFrame } from './hub-types.js';
+import type { ConnState, HubOptions, LiveApp, PendingFrame, SignedFrame } from './hub-types.js';
+import type { VerifyPool } from '../crypto/verify-pool.js';
+import { decodeSignature } from '../protocol/keys.js';
+import { signingInput } from '../protocol/signing.js';
 import { DEFAULT_HUB_OPTIONS } from './hub-types.js';
 import type { ServerIdentity } from './server-identity.js';
 import { RegistrationHandler } from './registration.js';
 import { DataHandler } from './data.js';
 import { ControlService } from './controls.js';
 import { LifecycleSweeper } from './lifecycle-sweeper.js';
+import { BootstrapService } from './bootstrap.js';
 
 export interface HubDeps {
   store: GatewayStore;
@@ -32,6 +36,8 @@ export interface HubDeps {
   clock: Clock;
   events: EventBus;
   identity: ServerIdentity;
+  /** Verifies signed messages off the main thread; without it they are verified inline. */
+  verifier?: VerifyPool;
   options?: Partial<HubOptions>;
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
 }
@@ -48,6 +54,8 @@ export interface HubStats {
 export class DeviceHub {
   readonly options: HubOptions;
   readonly controls: ControlService;
+  /** First contact and claims of factory-fresh devices (bootstrap.ts). */
+  readonly bootstrap: BootstrapService;
   readonly stats: HubStats = { connections: 0, liveApps: 0, framesIn: 0, rejected: 0, sealedRefused: 0 };
   private readonly conns = new Map<number, ConnState>();
   private readonly live = new Map<string, LiveApp>();
@@ -63,12 +71,14 @@ export class DeviceHub {
     this.registration = new RegistrationHandler(this);
     this.data = new DataHandler(this);
     this.sweeper = new LifecycleSweeper(this);
+    this.bootstrap = new BootstrapService(this);
   }
 
   /** Restart half of spec §19, deadline and expiry sweeps. */
   start(): void {
     this.sweeper.start();
     this.controls.start();
+    this.bootstrap.start();
     this.lastSeqSync = this.deps.clock.every(5000, () => this.data.syncLastSeq(this.live.values()));
   }
 
@@ -80,6 +90,7 @@ export class DeviceHub {
     this.stopping = true;
     this.sweeper.stop();
     this.controls.stop();
+    this.bootstrap.stop();
     this.lastSeqSync?.cancel();
     this.data.syncLastSeq(this.live.values());
     for (const c of this.conns.values()) c.conn.close(CloseCode.serviceRestart, 'gateway restarting');
@@ -101,6 +112,7 @@ export class DeviceHub {
       errors: 0,
       rateLimited: 0,
       closed: false,
+      inbox: [],
     };
     state.regTimer = this.deps.clock.after(o.registrationTimeoutMs, () => {
       if (state.apps.size === 0 && !state.closed) conn.close(CloseCode.registrationTimeout, 'no registration in time');
@@ -222,17 +234,54 @@ export class DeviceHub {
     if (sealed && (f.type === 'register' || f.type === 're_register' || f.app_id !== state.sealedApp)) {
       return this.reject(state, 'bad_frame', 'a sealed frame carries only the data frames of the sealed app', { app_id: f.app_id });
     }
-    this.dispatch(state, f, parsed.raw);
+    const pending: PendingFrame = { frame: f, raw: parsed.raw, verdict: 'sync' };
+    this.verifyAside(state, pending);
+    if (state.inbox.length === 0 && pending.verdict === 'sync') return this.dispatch(state, f, parsed.raw, false);
+    state.inbox.push(pending);
+    this.drain(state);
   }
 
-  private dispatch(state: ConnState, frame: ClientFrame, raw: SignedFrame): void {
+  /**
+   * A signed message of a bound app goes to the verify workers; the frames
+   * behind it on this connection wait in its inbox, so the order in which a
+   * device sent its frames is the order in which they are handled.
+   */
+  private verifyAside(state: ConnState, p: PendingFrame): void {
+    const verifier = this.deps.verifier;
+    if (!verifier || p.frame.type !== 'message') return;
+    const app = this.live.get(p.frame.app_id);
+    const sig = decodeSignature(p.raw.sig);
+    if (!app || app.conn !== state || !app.pubKeyRaw || !sig) return;
+    p.verdict = 'pending';
+    verifier.verify(signingInput(p.raw), sig, app.pubKeyRaw).then((ok) => {
+      p.verdict = ok ? 'valid' : 'invalid';
+      this.drain(state);
+    });
+  }
+
+  private drain(state: ConnState): void {
+    while (state.inbox.length > 0 && state.inbox[0]!.verdict !== 'pending') {
+      const p = state.inbox.shift()!;
+      if (state.closed) continue;
+      if (p.verdict === 'invalid') {
+        const seq = p.frame.type === 'message' ? p.frame.header.seq : undefined;
+        this.reject(state, 'bad_signature', 'signature does not verify', { app_id: p.frame.app_id, ...(seq ? { seq } : {}) });
+        continue;
+      }
+      this.dispatch(state, p.frame, p.raw, p.verdict === 'valid');
+    }
+  }
+
+  private dispatch(state: ConnState, frame: ClientFrame, raw: SignedFrame, verified: boolean): void {
+    // A socket that made first contact carries a device key and no app: all its frames are the bootstrap tier's.
+    if (state.bootstrap || frame.type === 'bootstrap_register') return this.bootstrap.onFrame(state, frame, raw);
     switch (frame.type) {
       case 'register':
         return this.registration.register(state, frame, raw);
       case 're_register':
         return this.registration.reRegister(state, frame, raw);
       case 'message':
-        return this.data.message(state, frame, raw);
+        return this.data.message(state, frame, raw, verified);
       case 'disconnect':
         return this.registration.disconnect(state, frame, raw);
       case 'control_response':

@@ -28,6 +28,9 @@ export class RegistrationHandler {
     if (refusal) return this.refuse(state, f.app_id, refusal);
     const keyOrRefusal = this.checkRegisterAuth(state, f, raw, tier, existing?.last_auth_ts ?? 0);
     if ('code' in keyOrRefusal) return this.refuse(state, f.app_id, keyOrRefusal);
+    // An app made by a claim takes only the key its device was pinned to at first contact (TOFU; bootstrap.ts).
+    const pinned = existing ? this.hub.bootstrap.checkPinnedKey(state, f.app_id, f.child_pub_key) : undefined;
+    if (pinned) return this.refuse(state, f.app_id, pinned);
 
     const now = this.hub.nowIso();
     const pi = f.process_info ?? {};
@@ -210,7 +213,8 @@ export class RegistrationHandler {
 
   private newLive(state: ConnState, appId: string, parentId: string | null, namespace: string | null, secLevel: SecLevel, pubKeyText: string, pubKey: KeyObject | null, lastSeq: number): LiveApp {
     const gaps = lastSeq > 0 ? this.hub.deps.store.seqGaps(appId).map((g) => ({ from: g.from_seq, to: g.to_seq })) : [];
-    return { appId, parentId, namespace, secLevel, pubKeyText, pubKey, status: 'connected', highSeq: lastSeq, committedSeq: lastSeq, storedSeq: lastSeq, lastAuthTs: 0, uncommitted: new Map(), gaps, sincePrune: 0, conn: state };
+    const pubKeyRaw = pubKey ? (decodePublicKey(pubKeyText) ?? null) : null;
+    return { appId, parentId, namespace, secLevel, pubKeyText, pubKey, pubKeyRaw, status: 'connected', highSeq: lastSeq, committedSeq: lastSeq, storedSeq: lastSeq, lastAuthTs: 0, uncommitted: new Map(), gaps, sincePrune: 0, conn: state };
   }
 
   /**

@@ -5,6 +5,7 @@
  * and "durable" is under the test's control.
  */
 import { DeviceHub } from '../../gateway/device/hub.js';
+import type { VerifyPool } from '../../gateway/crypto/verify-pool.js';
 import type { HubOptions } from '../../gateway/device/hub-types.js';
 import { GroupCommitter } from '../../gateway/device/group-commit.js';
 import { ServerIdentity } from '../../gateway/device/server-identity.js';
@@ -78,7 +79,7 @@ export interface Harness {
   commit(): void;
 }
 
-export function makeHarness(options: Partial<HubOptions> = {}, store: GatewayStore = new MemoryStore()): Harness {
+export function makeHarness(options: Partial<HubOptions> = {}, store: GatewayStore = new MemoryStore(), verifier?: VerifyPool): Harness {
   const clock = new ManualClock(Date.UTC(2026, 10, 22, 12));
   const committer = new GroupCommitter(store);
   const serverKeys = generateKeyPair();
@@ -86,7 +87,7 @@ export function makeHarness(options: Partial<HubOptions> = {}, store: GatewaySto
   const bus = new EventBus();
   const events: GatewayEvent[] = [];
   bus.subscribe((e) => events.push(e));
-  const hub = new DeviceHub({ store, committer, clock, events: bus, identity, options: { serverInstance: 'test-gw', ...options } });
+  const hub = new DeviceHub({ store, committer, clock, events: bus, identity, ...(verifier ? { verifier } : {}), options: { serverInstance: 'test-gw', ...options } });
   hub.start();
   return {
     hub,
