@@ -10,9 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { basename } from 'node:path';
 import { encodeTrailsInfo, validateConfig, type TrailsConfig } from '../../client/config.js';
+import { currentProcessInfo } from '../../client/process-info.js';
 import { generateKeyPair } from '../../gateway/crypto/ed25519.js';
 import { SEC_LEVELS, type ProcessInfo, type SecLevel } from '../../gateway/protocol/frames.js';
 import { str } from '../args.js';
@@ -95,16 +95,6 @@ function shellProcessInfo(pid: number | null, env: Env, now: number): ProcessInf
     }
   }
   exe ??= env.SHELL ? basename(env.SHELL) : 'sh';
-  return {
-    pid,
-    ppid: null,
-    uid: typeof process.getuid === 'function' ? process.getuid() : null,
-    gid: typeof process.getgid === 'function' ? process.getgid() : null,
-    hostname: hostname(),
-    node_name: env.NODE_NAME ?? null,
-    pod_ip: env.POD_IP ?? null,
-    namespace: env.POD_NAMESPACE ?? null,
-    start_time: now,
-    executable: exe,
-  };
+  // The client's own description, with the shell in place of this process.
+  return { ...currentProcessInfo(env), pid, ppid: null, start_time: now, executable: exe };
 }
