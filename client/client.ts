@@ -15,7 +15,7 @@ import { decodePublicKey } from '../gateway/protocol/keys.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { childConfig, decodeTrailsInfo, validateConfig, type ChildOptions, type TrailsConfig } from './config.js';
 import { TrailsConnection } from './connection.js';
-import { ControlDispatcher, toJson, type CancelHook, type ControlHandler } from './controls.js';
+import { ControlDispatcher, toJson, type CancelHook, type ControlHandler, type SystemActionHook } from './controls.js';
 import { TypedEmitter, type ClientEvents, type ClientState } from './events.js';
 import { consoleLogger, safeLogger, type TrailsLogger } from './log.js';
 import { currentProcessInfo } from './process-info.js';
@@ -47,6 +47,13 @@ export interface ClientOptions {
   shutdownFlushMs?: number;
   processInfo?: ProcessInfo;
   now?: () => number;
+  /** Device lifecycle (client/bootstrap.ts): seq continuity across sessions, resume, gateway key rotation, system actions. */
+  lifecycle?: {
+    startSeq?: number;
+    resume?: boolean;
+    verifyServer?: (f: object) => boolean;
+    system?: SystemActionHook;
+  };
 }
 
 export interface ShutdownOptions {
@@ -124,6 +131,9 @@ export class TrailsClient {
       now,
       onControl: (f) => controls?.handle(f),
       serverKey,
+      startSeq: options.lifecycle?.startSeq,
+      resume: options.lifecycle?.resume,
+      verifyServer: options.lifecycle?.verifyServer,
     });
     controls = new ControlDispatcher({
       session,
@@ -133,6 +143,8 @@ export class TrailsClient {
       requireSignature: cfg.secLevel !== 'open',
       now,
       onCancelled: () => client.endCancelled(),
+      verify: options.lifecycle?.verifyServer,
+      system: options.lifecycle?.system,
     });
     client.core = { config: cfg, session, controls, connection, ownsConnection, log, shutdownFlushMs: options.shutdownFlushMs ?? 2_000 };
     session.start();
@@ -231,6 +243,18 @@ export class TrailsClient {
   /** Config for a child process: new appId, this app as parent, same gateway and tier. Null on a no-op client. */
   createChild(name: string, opts: ChildOptions = {}): TrailsConfig | null {
     return this.core ? childConfig(this.core.config, name, opts) : null;
+  }
+
+  /**
+   * Leaves the gateway without a disconnect: the app is not over, it moves
+   * (migrate, provision; client/bootstrap.ts), so the gateway must not mark it
+   * done. Messages still unacked are dropped ('dropped' events).
+   */
+  abandon(why = 'left the gateway'): void {
+    const core = this.core;
+    if (!core) return;
+    core.session.end('finished', why);
+    if (core.ownsConnection) core.connection.close();
   }
 
   /** Flushes briefly, sends disconnect, and releases the socket (closed unless other identities use it). */

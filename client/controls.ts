@@ -34,6 +34,24 @@ export interface CancelContext {
 }
 
 export type ControlHandler = (payload: JsonValue, ctx: ControlContext) => unknown;
+
+/** The answer to a control: what control_response carries. */
+export interface ControlAnswer {
+  ack: boolean;
+  result?: JsonValue;
+  error?: string;
+}
+
+/**
+ * System actions (provision, rotate_keys, migrate; client/system-actions.ts):
+ * handled before the app's own handlers, which never see them. `answer` sends
+ * the control_response and says whether it went out, so a handler can answer
+ * first and act (leave the socket) after.
+ */
+export interface SystemActionHook {
+  handles(action: string): boolean;
+  run(f: ControlFrame, answer: (a: ControlAnswer) => boolean): void | Promise<void>;
+}
 export type CancelHook = (ctx: CancelContext) => unknown;
 
 export interface ControlDeps {
@@ -47,6 +65,9 @@ export interface ControlDeps {
   now: () => number;
   /** After a cancel was answered: end the app. */
   onCancelled: () => Promise<void>;
+  /** Verifies against the gateway keys in force (key rotation); replaces the serverKey check when set. */
+  verify?: (f: ControlFrame) => boolean;
+  system?: SystemActionHook;
 }
 
 /** Controls may arrive again after a reconnect; remembering recent ids keeps a handler from running twice. */
@@ -86,14 +107,17 @@ export class ControlDispatcher {
       return;
     }
     remember(this.seen, f.correlation_id);
-    void (f.action === 'cancel' ? this.cancel(f) : this.dispatch(f)).catch((err) => {
+    const run = f.action === 'cancel' ? this.cancel(f) : this.d.system?.handles(f.action) ? this.runSystem(f) : this.dispatch(f);
+    void run.catch((err) => {
       this.d.log.error('control handling failed', { action: f.action, err: String(err) });
     });
   }
 
   private rejectReason(f: ControlFrame): string | undefined {
     if (typeof f.action !== 'string' || typeof f.correlation_id !== 'string') return 'malformed control frame';
-    if (this.d.serverKey) {
+    if (this.d.verify) {
+      if (!this.d.verify(f)) return 'signature does not verify against the gateway keys in force';
+    } else if (this.d.serverKey) {
       if (!verifyFrame(f, this.d.serverKey)) return 'signature does not verify against serverPubKey';
     } else if (this.d.requireSignature) {
       return 'no serverPubKey to verify it against';
@@ -121,6 +145,14 @@ export class ControlDispatcher {
     }
     this.d.session.sendControlResponse({ correlation_id: f.correlation_id, ack: true, result });
     this.emit(f, 'answered', { result });
+  }
+
+  private async runSystem(f: ControlFrame): Promise<void> {
+    await this.d.system!.run(f, (a) => {
+      const sent = this.d.session.sendControlResponse({ correlation_id: f.correlation_id, ...a });
+      this.emit(f, a.ack ? 'answered' : 'failed', a.ack ? { result: a.result ?? null } : { error: a.error ?? 'refused' });
+      return sent;
+    });
   }
 
   private async cancel(f: ControlFrame): Promise<void> {

@@ -46,6 +46,12 @@ export interface SessionDeps {
   serverKey: KeyObject | null;
   /** Encrypted tier: the handshake and sealing under this session's transport. */
   sealed?: SealedLink;
+  /** Device lifecycle (client/bootstrap.ts): a new session for an app that already sent messages continues their numbering. */
+  startSeq?: number;
+  /** Open with re_register (the app is known to this gateway), not register. */
+  resume?: boolean;
+  /** Verifies `registered` against the gateway keys in force during a key rotation; replaces the serverKey check. */
+  verifyServer?: (f: object) => boolean;
 }
 
 type RegKind = 'register' | 're_register';
@@ -78,6 +84,8 @@ export class Session implements ConnectionMember {
     // The open tier never signs, so it never needs the private key object.
     this.key = d.config.secLevel === 'open' ? null : privateKeyObject(d.keyPair.secretKey);
     this.outbox = new Outbox(d.outboxCapacity);
+    this.seqCounter = d.startSeq ?? 0;
+    this.everRegistered = d.resume ?? false;
   }
 
   get state(): ClientState {
@@ -223,7 +231,7 @@ export class Session implements ConnectionMember {
 
   private onRegistered(f: RegisteredFrame): void {
     if (this._state !== 'registering') return this.d.log.debug('extra registered frame ignored', { appId: this.appId });
-    if (this.d.config.secLevel !== 'open' && this.d.serverKey && !verifyFrame(f, this.d.serverKey)) {
+    if (this.d.config.secLevel !== 'open' && (this.d.verifyServer ? !this.d.verifyServer(f) : this.d.serverKey && !verifyFrame(f, this.d.serverKey))) {
       // Not from the gateway we pinned: do not trust it; try again.
       this.d.log.error('registered frame does not verify against serverPubKey; retrying', { appId: this.appId });
       return this.retryRegistration(this.lastRegSent ?? 'register');

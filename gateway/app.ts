@@ -9,10 +9,11 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import type { GatewayConfig } from './config.js';
 import { EventBus } from './events.js';
-import { loadOrCreateKey } from './keys/key-file.js';
+import { loadServerIdentity } from './keys/server-key-ring.js';
 import { systemClock, type Clock } from './ports/clock.js';
 import { DeviceHub } from './device/hub.js';
 import { GroupCommitter } from './device/group-commit.js';
+import { VerifyPool } from './crypto/verify-pool.js';
 import { DeviceServer } from './device/ws-server.js';
 import { ServerIdentity } from './device/server-identity.js';
 import { buildHttp, type UpgradeHandler } from './http/server.js';
@@ -54,18 +55,22 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const log = overrides.logger ?? pino({ level: config.logLevel, base: { svc: 'trailsd' } });
   const clock = overrides.clock ?? systemClock;
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const { pair, created } = loadOrCreateKey(join(config.dataDir, 'server.key'));
-  const identity = new ServerIdentity(pair);
+  // server.key, and server.next.key when a rotation is scheduled (keys/server-key-ring.ts).
+  const { identity, created } = loadServerIdentity(config.dataDir, () => clock.now());
   if (created) log.info({ serverPubKey: identity.publicKeyText }, 'created the gateway key');
   const admin = loadOrCreateAdminKey(config.dataDir);
   if (admin.created) log.info({ adminPubKey: admin.publicKeyText }, 'created the local admin key (admin.key)');
 
   const store = openSqliteStore(join(config.dataDir, 'trails.db'));
   const events = new EventBus((err) => log.error({ err }, 'event listener failed'));
-  const committer = new GroupCommitter(store, 4096, (err) => log.error({ err }, 'commit failed; nothing in it was acknowledged'));
+  // 1024 writes at most per commit keeps each event-loop turn short under load
+  // (new sockets are accepted between turns) while one fsync still covers many frames.
+  const committer = new GroupCommitter(store, 1024, (err) => log.error({ err }, 'commit failed; nothing in it was acknowledged'));
+  const verifier = config.verifyWorkers > 0 ? new VerifyPool(config.verifyWorkers) : undefined;
   const hub = new DeviceHub({
     store,
     committer,
+    ...(verifier ? { verifier } : {}),
     clock,
     events,
     identity,
@@ -78,6 +83,9 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       snapshotRetention: config.snapshotRetention,
       controlTtlMs: config.controlTtlMs,
       minSecLevel: config.minSecLevel,
+      bootstrapTtlMs: config.bootstrapTtlMs,
+      bootstrapPerMinute: config.bootstrapPerMinute,
+      bootstrapBurst: config.bootstrapBurst,
     },
   });
   let ready = false;
@@ -103,7 +111,9 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
 
   hub.start();
   auth.start();
-  await http.listen({ host: config.host, port: config.port });
+  // A deep accept queue: after a restart every device reconnects at once, and
+  // Node accepts one connection per event-loop turn (backoff and jitter spread them).
+  await http.listen({ host: config.host, port: config.port, backlog: 4096 });
   const port = (http.server.address() as { port: number }).port;
   ready = true;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -117,6 +127,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     watch.close();
     devices.close();
     await http.close();
+    await verifier?.close();
     committer.flush();
     store.close();
   };

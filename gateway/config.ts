@@ -25,6 +25,10 @@ export interface GatewayConfig {
   controlTtlMs: number;
   minSecLevel: SecLevel;
   serverInstance: string;
+  /** Bootstrap tier (docs/PROTOCOL.md "Bootstrap and device lifecycle"). */
+  bootstrapTtlMs: number;
+  bootstrapPerMinute: number;
+  bootstrapBurst: number;
   /** Worker threads that verify signed messages; 0 verifies on the main thread. */
   verifyWorkers: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -55,6 +59,9 @@ const SETTINGS: Setting[] = [
   { env: 'TRAILS_MIN_SEC_LEVEL', flag: '--min-sec-level', help: 'lowest tier accepted: open, signed, encrypted or full (default open)', apply: applySecLevel },
   { env: 'TRAILS_VERIFY_WORKERS', flag: '--verify-workers', help: 'threads verifying signatures, 0 = main thread (default: cores - 1, at least 1)', apply: (c, v) => void (c.verifyWorkers = int(v, '--verify-workers', 0, 64)) },
   { env: 'TRAILS_INSTANCE', flag: '--instance', help: 'name of this gateway in apps.server_instance (default: host name)', apply: (c, v) => void (c.serverInstance = v) },
+  { env: 'TRAILS_BOOTSTRAP_TTL', flag: '--bootstrap-ttl', help: 'seconds an unclaimed device is held after first contact (default 3600)', apply: (c, v) => void (c.bootstrapTtlMs = 1000 * int(v, '--bootstrap-ttl', 1, 30 * 86_400)) },
+  { env: 'TRAILS_BOOTSTRAP_RATE', flag: '--bootstrap-rate', help: 'bootstrap registrations a minute per remote address (default 10)', apply: (c, v) => void (c.bootstrapPerMinute = int(v, '--bootstrap-rate', 1, 1_000_000)) },
+  { env: 'TRAILS_BOOTSTRAP_BURST', flag: '--bootstrap-burst', help: 'burst of bootstrap registrations per address (default 20)', apply: (c, v) => void (c.bootstrapBurst = int(v, '--bootstrap-burst', 1, 1_000_000)) },
   { env: 'TRAILS_LOG_LEVEL', flag: '--log-level', help: 'silent, error, warn, info or debug (default info)', apply: applyLogLevel },
 ];
 
@@ -74,6 +81,9 @@ export function defaultConfig(): GatewayConfig {
     controlTtlMs: 300_000,
     minSecLevel: 'open',
     serverInstance: hostname(),
+    bootstrapTtlMs: 3_600_000,
+    bootstrapPerMinute: 10,
+    bootstrapBurst: 20,
     verifyWorkers: Math.max(1, availableParallelism() - 1),
     logLevel: 'info',
   };

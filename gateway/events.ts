@@ -18,7 +18,13 @@ export type GatewayEvent =
   | (AppRef & { type: 'app_status'; status: AppStatus })
   | (AppRef & { type: 'message'; msg_type: MsgType; seq: number; payload: JsonValue })
   | (AppRef & { type: 'crash'; crash_type: CrashType })
-  | (AppRef & { type: 'control'; correlation_id: string; action: string; status: ControlStatus; result?: JsonValue });
+  | (AppRef & { type: 'control'; correlation_id: string; action: string; status: ControlStatus; result?: JsonValue })
+  /**
+   * Something an operator should look at (docs/PROTOCOL.md "Bootstrap and device
+   * lifecycle"): key_mismatch is a device presenting a key its MAC or app is not
+   * pinned to. app_id is the claimed app, or '' for a device not claimed yet.
+   */
+  | (AppRef & { type: 'alert'; kind: 'key_mismatch'; mac: string | null; presented_key: string; pinned_key: string; remote: string | null });
 
 export type Listener = (e: GatewayEvent) => void;
 

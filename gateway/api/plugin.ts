@@ -15,6 +15,8 @@ import { badRequest, describeError, errorBody } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { readRoutes } from './routes-read.js';
 import { writeRoutes } from './routes-write.js';
+import { claimRoutes } from './routes-claim.js';
+import { lifecycleRoutes } from './routes-lifecycle.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,7 +40,7 @@ interface RouteConfig {
 }
 
 export const API_PREFIX = '/api/v1';
-export const API_ROUTES: readonly RouteDef[] = [...readRoutes, ...writeRoutes];
+export const API_ROUTES: readonly RouteDef[] = [...readRoutes, ...writeRoutes, ...claimRoutes, ...lifecycleRoutes];
 
 /** Registers the API on `app`; resolves once its routes exist. */
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiContext> {

@@ -12,6 +12,7 @@ import type { ApiContext, RouteDef } from './context.js';
 import { caller, lower, originOf } from './context.js';
 import { ApiError, badRequest, conflict } from './errors.js';
 import * as S from './schemas.js';
+import { SYSTEM_ACTIONS } from '../protocol/bootstrap-frames.js';
 
 interface DeclareBody {
   parentId: string;
@@ -88,6 +89,8 @@ async function withdrawChild(ctx: ApiContext, req: FastifyRequest): Promise<AppR
 async function control(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply): Promise<object> {
   const appId = appIdOf(req);
   const b = req.body as { action: string; payload?: JsonValue; timeoutMs?: number };
+  // System actions have their own endpoints, which check them and do their part here (re-parenting, key ring).
+  if ((SYSTEM_ACTIONS as readonly string[]).includes(b.action)) throw badRequest(`"${b.action}" is a system action: use POST /api/v1/apps/{appId}/${b.action.replace('_', '-')}`);
   await ctx.controllable(req, appId, 'control');
   const audit = (outcome: string, extra: object = {}) =>
     ctx.audit(caller(req), { action: 'control', target: appId, outcome, payload: { action: b.action, payload: b.payload ?? null, ...extra } });

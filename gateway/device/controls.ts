@@ -14,6 +14,7 @@ import type { ControlFrame, ControlResponseFrame, JsonValue } from '../protocol/
 import { verifyFrame } from '../protocol/signing.js';
 import type { AppStatus, ControlRow, ControlStatus } from '../store/types.js';
 import type { DeviceHub } from './hub.js';
+import { mergeMetadata, plannedDeparture } from './system-actions.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
 
 export interface ControlRequest {
@@ -129,14 +130,19 @@ export class ControlService {
     // stays bound so its closing disconnect is still accepted.
     const cancels = row.action === 'cancel' && f.ack && !isFinal(app.status);
     if (cancels) app.status = 'cancelled';
+    // An acked migrate/provision: the device leaves on purpose; its close is not a crash (system-actions.ts).
+    const departs = f.ack && !cancels && !isFinal(app.status) ? plannedDeparture(row, now) : undefined;
+    if (departs) app.status = 'lost_contact';
     this.hub.deps.committer.enqueue(
       (w) => {
         w.updateControl(row.id, { status: 'answered', acked_at: now, ack_result_json: response });
         if (cancels) w.updateApp(row.app_id, { status: 'cancelled', updated_at: now });
+        if (departs) w.updateApp(row.app_id, { status: 'lost_contact', metadata_json: mergeMetadata(this.hub.deps.store.getApp(row.app_id), departs), updated_at: now });
       },
       (err) => {
         if (err) return this.hub.reject(state, 'storage_unavailable', `control response not stored: ${err.message}`, ctx);
         if (cancels) this.emitStatus(row.app_id, 'cancelled', now);
+        if (departs) this.emitStatus(row.app_id, 'lost_contact', now);
         this.settle({ correlation_id: row.correlation_id, app_id: row.app_id, action: row.action, status: 'answered', response });
       },
     );

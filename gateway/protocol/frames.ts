@@ -2,6 +2,7 @@
  * Every frame on /ws, as it travels (snake_case, PROTOCOL-NOTES). docs/PROTOCOL.md
  * is the prose of this file; keep the two together.
  */
+import type { BootstrapPendingFrame, BootstrapRegisterFrame } from './bootstrap-frames.js';
 
 export type SecLevel = 'open' | 'signed' | 'encrypted' | 'full';
 export const SEC_LEVELS: readonly SecLevel[] = ['open', 'signed', 'encrypted', 'full'];
@@ -90,7 +91,7 @@ export interface ControlResponseFrame {
   sig?: string | null;
 }
 
-export type ClientFrame = RegisterFrame | ReRegisterFrame | MessageFrame | DisconnectFrame | ControlResponseFrame;
+export type ClientFrame = RegisterFrame | ReRegisterFrame | MessageFrame | DisconnectFrame | ControlResponseFrame | BootstrapRegisterFrame;
 export type ClientFrameType = ClientFrame['type'];
 
 // ── gateway → client ────────────────────────────────────────────────
@@ -138,7 +139,7 @@ export interface ControlFrame {
   sig: string;
 }
 
-export type ServerFrame = RegisteredFrame | AckFrame | ErrorFrame | ControlFrame;
+export type ServerFrame = RegisteredFrame | AckFrame | ErrorFrame | ControlFrame | BootstrapPendingFrame;
 
 // ── error codes and close codes ─────────────────────────────────────
 
@@ -161,7 +162,10 @@ export type ErrorCode =
   | 'unknown_correlation'
   | 'sealed_refused'
   | 'rate_limited'
-  | 'storage_unavailable';
+  | 'storage_unavailable'
+  // bootstrap tier (bootstrap-frames.ts)
+  | 'no_claim_intent'
+  | 'key_mismatch';
 
 /** WebSocket close codes the gateway uses; documented in docs/PROTOCOL.md. */
 export const CloseCode = {
@@ -174,4 +178,8 @@ export const CloseCode = {
   tooManyErrors: 4002,
   rateLimited: 4003,
   overloaded: 4004,
+  // bootstrap tier: no active claim intent for parent_pub_key; a MAC presented with a key it is not pinned to; unclaimed too long
+  noClaimIntent: 4005,
+  keyMismatch: 4006,
+  bootstrapExpired: 4007,
 } as const;

@@ -5,6 +5,7 @@
  */
 import type { ClientFrame, ErrorCode, MsgType, SecLevel } from './frames.js';
 import { MSG_TYPES, SEC_LEVELS } from './frames.js';
+import { validateBootstrapRegister } from './bootstrap-frames.js';
 
 export type ParseResult =
   /** `raw` is the frame exactly as sent: signatures are checked over it, never over the normalised `frame`. */
@@ -92,6 +93,10 @@ function validate(o: Record<string, unknown>): ClientFrame {
         timestamp: optInt(o, 'timestamp'),
         sig: optStr(o, 'sig', 256),
       };
+    case 'bootstrap_register':
+      return validateBootstrapRegister(o, (m) => {
+        throw new FrameError('bad_frame', m);
+      });
     case undefined:
       throw new FrameError('bad_frame', 'frame has no "type"');
     default:

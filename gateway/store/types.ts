@@ -8,6 +8,7 @@
  * SqliteStore (the product) and MemoryStore (the twin for pure tests).
  */
 import type { JsonValue, MsgType, SecLevel } from '../protocol/frames.js';
+import type { BootstrapReader, BootstrapWriter } from './bootstrap-types.js';
 
 export type AppStatus =
   | 'scheduled'
@@ -153,7 +154,7 @@ export interface MessageFilter {
 }
 
 /** The write side, valid only inside `transaction`. */
-export interface StoreWriter {
+export interface StoreWriter extends BootstrapWriter {
   insertApp(app: NewApp): void;
   updateApp(appId: string, patch: AppPatch): void;
   deleteApp(appId: string): void;
@@ -190,7 +191,7 @@ export interface GatewayStore extends StoreReader {
   close(): void;
 }
 
-export interface StoreReader {
+export interface StoreReader extends BootstrapReader {
   getApp(appId: string): AppRow | undefined;
   listApps(filter?: AppFilter): AppRow[];
   /** Direct children, or the whole subtree (breadth-first, excluding the root) when recursive. */

@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AppRow, GatewayStore } from '../../gateway/store/types.js';
 import { dataContract } from './contract-data.js';
 import { nonceContract } from './contract-nonces.js';
+import { bootstrapContract } from './contract-bootstrap.js';
 import { NESTED, app, between, iso, msg, seed, snap, uuid } from './fixtures.js';
 
 export function storeContract(name: string, make: () => GatewayStore): void {
@@ -267,5 +268,6 @@ export function storeContract(name: string, make: () => GatewayStore): void {
 
     describe('bookkeeping', () => dataContract(s));
     describe('request nonces', () => nonceContract(s));
+    describe('bootstrap devices and claim intents', () => bootstrapContract(s));
   });
 }

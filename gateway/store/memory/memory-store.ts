@@ -21,6 +21,8 @@ import type {
   StoreWriter,
 } from '../types.js';
 import { PENDING_CONTROL, isOverdue, jsonCopy, take } from '../sqlite/rows.js';
+import type { BootstrapDeviceRow, BootstrapFilter, ClaimIntentRow } from '../bootstrap-types.js';
+import { bootstrapRead } from './memory-bootstrap.js';
 import { MemoryWriter, byCreated, cloneState, emptyState, key, newestFirst, type State } from './memory-writer.js';
 
 export class MemoryStore implements GatewayStore {
@@ -177,5 +179,26 @@ export class MemoryStore implements GatewayStore {
 
   setMeta(key: string, value: string): void {
     this.live().meta.set(key, value);
+  }
+
+  // ── bootstrap tier (memory-bootstrap.ts) ──
+  getBootstrapDevice(childPubKey: string): BootstrapDeviceRow | undefined {
+    return bootstrapRead.get(this.live(), childPubKey);
+  }
+
+  bootstrapDeviceByMac(mac: string): BootstrapDeviceRow | undefined {
+    return bootstrapRead.byMac(this.live(), mac);
+  }
+
+  bootstrapDeviceByApp(appId: string): BootstrapDeviceRow | undefined {
+    return bootstrapRead.byApp(this.live(), appId);
+  }
+
+  listBootstrapDevices(filter?: BootstrapFilter): BootstrapDeviceRow[] {
+    return bootstrapRead.list(this.live(), filter);
+  }
+
+  getClaimIntent(parentPubKey: string): ClaimIntentRow | undefined {
+    return bootstrapRead.intent(this.live(), parentPubKey);
   }
 }

@@ -35,8 +35,10 @@ import {
   newAppRow,
   nowIso,
 } from '../sqlite/rows.js';
+import type { BootstrapDeviceRow, BootstrapPatch, ClaimIntentRow } from '../bootstrap-types.js';
+import { bootstrapWrite, type BootstrapState } from './memory-bootstrap.js';
 
-export interface State {
+export interface State extends BootstrapState {
   apps: Map<string, AppRow>;
   messages: Map<number, MessageRow>;
   /** The unique index on messages(app_id, seq) WHERE direction = 'in'. */
@@ -58,6 +60,7 @@ export function emptyState(): State {
   return {
     apps: new Map(), messages: new Map(), inSeq: new Map(), snapshots: new Map(), crashes: new Map(),
     gaps: new Map(), controls: new Map(), audit: new Map(), meta: new Map(), nonces: new Map(), next,
+    bootstrap: new Map(), intents: new Map(),
   };
 }
 
@@ -66,6 +69,7 @@ export function cloneState(s: State): State {
     apps: new Map(s.apps), messages: new Map(s.messages), inSeq: new Map(s.inSeq),
     snapshots: new Map(s.snapshots), crashes: new Map(s.crashes), gaps: new Map(s.gaps),
     controls: new Map(s.controls), audit: new Map(s.audit), meta: new Map(s.meta), nonces: new Map(s.nonces),
+    bootstrap: new Map(s.bootstrap), intents: new Map(s.intents),
     next: { ...s.next },
   };
 }
@@ -271,5 +275,30 @@ export class MemoryWriter implements StoreWriter {
     if (hit.length > 0) oneOf(to, APP_STATUSES, 'apps.status');
     for (const a of hit) s.apps.set(a.app_id, { ...a, status: to, updated_at: at });
     return hit.map((a) => a.app_id);
+  }
+
+  // ── bootstrap tier (memory-bootstrap.ts) ──
+  insertBootstrapDevice(row: BootstrapDeviceRow): void {
+    bootstrapWrite.insert(this.st(), row);
+  }
+
+  updateBootstrapDevice(childPubKey: string, patch: BootstrapPatch): void {
+    bootstrapWrite.update(this.st(), childPubKey, patch);
+  }
+
+  deleteBootstrapDevice(childPubKey: string): boolean {
+    return bootstrapWrite.delete(this.st(), childPubKey);
+  }
+
+  expireBootstrapDevices(now: string): string[] {
+    return bootstrapWrite.expire(this.st(), now);
+  }
+
+  putClaimIntent(row: ClaimIntentRow): void {
+    bootstrapWrite.putIntent(this.st(), row);
+  }
+
+  deleteClaimIntent(parentPubKey: string): boolean {
+    return bootstrapWrite.deleteIntent(this.st(), parentPubKey);
   }
 }

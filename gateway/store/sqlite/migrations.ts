@@ -10,6 +10,7 @@
  * reused, so a message id keeps meaning one message).
  */
 import type Database from 'better-sqlite3';
+import { BOOTSTRAP_MIGRATION } from './bootstrap-sql.js';
 
 export interface Migration {
   readonly version: number;
@@ -238,6 +239,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 2, name: 'request_nonces', up: REQUEST_NONCES },
   { version: 3, name: 'ingest_indexes', up: INGEST_INDEXES },
   { version: 4, name: 'encrypted_tier', up: ENCRYPTED_TIER },
+  // Bootstrap devices, their TOFU pins and claim intents (bootstrap-sql.ts).
+  { version: 5, name: 'bootstrap', up: BOOTSTRAP_MIGRATION },
 ];
 
 /**

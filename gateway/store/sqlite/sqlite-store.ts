@@ -30,6 +30,8 @@ import {
   snapshotFromRow,
 } from './rows.js';
 import { SqliteWriter } from './sqlite-writer.js';
+import { SqliteBootstrapReader } from './bootstrap-sql.js';
+import type { BootstrapDeviceRow, BootstrapFilter, ClaimIntentRow } from '../bootstrap-types.js';
 
 type Stmt = Database.Statement;
 type Raw = Record<string, unknown>;
@@ -61,6 +63,7 @@ export class SqliteStore implements GatewayStore {
   readonly db: Database.Database;
   private readonly stmts = new Map<string, Stmt>();
   private readonly writer: SqliteWriter;
+  private readonly boot: SqliteBootstrapReader;
   private readonly getAppStmt: Stmt;
   private readonly bySeqStmt: Stmt;
   private readonly runTx: Database.Transaction<(fn: (w: StoreWriter) => unknown) => unknown>;
@@ -78,6 +81,7 @@ export class SqliteStore implements GatewayStore {
       this.db.pragma('busy_timeout = 5000');
       if (!readonly) migrate(this.db);
       this.writer = new SqliteWriter((sql) => this.q(sql));
+      this.boot = new SqliteBootstrapReader((sql) => this.q(sql));
       this.getAppStmt = this.q('SELECT * FROM apps WHERE app_id = ?');
       this.bySeqStmt = this.q(`SELECT ${MSG_COLS} FROM messages WHERE app_id = ? AND seq = ? AND direction = 'in'`);
     } catch (e) {
@@ -243,5 +247,26 @@ export class SqliteStore implements GatewayStore {
     this.q('INSERT INTO gateway_meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(
       key, value,
     );
+  }
+
+  // ── bootstrap tier (bootstrap-sql.ts) ──
+  getBootstrapDevice(childPubKey: string): BootstrapDeviceRow | undefined {
+    return this.boot.getBootstrapDevice(childPubKey);
+  }
+
+  bootstrapDeviceByMac(mac: string): BootstrapDeviceRow | undefined {
+    return this.boot.bootstrapDeviceByMac(mac);
+  }
+
+  bootstrapDeviceByApp(appId: string): BootstrapDeviceRow | undefined {
+    return this.boot.bootstrapDeviceByApp(appId);
+  }
+
+  listBootstrapDevices(filter?: BootstrapFilter): BootstrapDeviceRow[] {
+    return this.boot.listBootstrapDevices(filter);
+  }
+
+  getClaimIntent(parentPubKey: string): ClaimIntentRow | undefined {
+    return this.boot.getClaimIntent(parentPubKey);
   }
 }

@@ -29,6 +29,8 @@ import {
   newAppRow,
   nowIso,
 } from './rows.js';
+import { SqliteBootstrapWriter } from './bootstrap-sql.js';
+import type { BootstrapDeviceRow, BootstrapPatch, ClaimIntentRow } from '../bootstrap-types.js';
 
 type Stmt = Database.Statement;
 
@@ -41,8 +43,10 @@ export class SqliteWriter implements StoreWriter {
   /** UPDATE statements keyed by the set of patched columns, each prepared once. */
   private readonly appUpdates = new Map<string, Stmt>();
   private readonly controlUpdates = new Map<string, Stmt>();
+  private readonly boot: SqliteBootstrapWriter;
 
   constructor(private readonly q: (sql: string) => Stmt) {
+    this.boot = new SqliteBootstrapWriter(q);
     this.insMessage = q(
       `INSERT INTO messages (app_id, direction, msg_type, seq, correlation_id, payload_json, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -189,5 +193,30 @@ export class SqliteWriter implements StoreWriter {
        WHERE server_instance = ? AND status IN (SELECT value FROM json_each(?))`,
     ).run(to, at, instance, fromJson);
     return ids;
+  }
+
+  // ── bootstrap tier (bootstrap-sql.ts) ──
+  insertBootstrapDevice(row: BootstrapDeviceRow): void {
+    this.boot.insertBootstrapDevice(row);
+  }
+
+  updateBootstrapDevice(childPubKey: string, patch: BootstrapPatch): void {
+    this.boot.updateBootstrapDevice(childPubKey, patch);
+  }
+
+  deleteBootstrapDevice(childPubKey: string): boolean {
+    return this.boot.deleteBootstrapDevice(childPubKey);
+  }
+
+  expireBootstrapDevices(now: string): string[] {
+    return this.boot.expireBootstrapDevices(now);
+  }
+
+  putClaimIntent(row: ClaimIntentRow): void {
+    this.boot.putClaimIntent(row);
+  }
+
+  deleteClaimIntent(parentPubKey: string): boolean {
+    return this.boot.deleteClaimIntent(parentPubKey);
   }
 }

@@ -1,0 +1,249 @@
+/**
+ * The bootstrap tier (addendum 0 §A0.3; docs/PROTOCOL.md "Bootstrap and
+ * device lifecycle"): a factory-fresh device knows only its parent's public
+ * key and where to make first contact. It sends bootstrap_register on a
+ * socket of its own and waits there, "awaiting claim", until the parent
+ * claims it (POST /api/v1/claim) and the gateway hands it a provision.
+ *
+ * The gates, in order: a per-address token bucket (a flood from one address
+ * is dropped and counted, others are untouched), proof of possession of the
+ * device key, the timestamp window, the TOFU pin (a MAC is bound to the
+ * first key it came with: another key is refused, audited and alerted), and
+ * an active claim intent for the parent key. Nothing is stored before all
+ * of them pass.
+ */
+import type { KeyObject } from 'node:crypto';
+import { AddressLimiter } from '../core/address-limiter.js';
+import { publicKeyObject } from '../crypto/ed25519.js';
+import type { Timer } from '../ports/clock.js';
+import { iso } from '../ports/clock.js';
+import type { BootstrapRegisterFrame } from '../protocol/bootstrap-frames.js';
+import type { ClientFrame } from '../protocol/frames.js';
+import { CloseCode } from '../protocol/frames.js';
+import { decodePublicKey } from '../protocol/keys.js';
+import { verifyFrame } from '../protocol/signing.js';
+import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
+import type { DeviceHub } from './hub.js';
+import type { ConnState, SignedFrame } from './hub-types.js';
+import { ProvisionDelivery, type ClaimOutcome, type ClaimRequest } from './provisioning.js';
+
+export interface BootstrapStats {
+  /** bootstrap_register accepted (the device is awaiting claim, or owed its provision). */
+  accepted: number;
+  /** Refused: no claim intent, bad signature, stale, key mismatch, malformed. */
+  refused: number;
+  /** Over the per-address rate: dropped unanswered (one rate_limited error per socket). */
+  dropped: number;
+  /** Other frames from a socket that only made first contact (nothing stored). */
+  notRegistered: number;
+  keyMismatch: number;
+  expired: number;
+  provisionsSent: number;
+  provisionsAcked: number;
+}
+
+export type { ClaimOutcome, ClaimRequest };
+
+type Refusal = { code: 'key_mismatch'; message: string };
+
+export class BootstrapService {
+  readonly stats: BootstrapStats = { accepted: 0, refused: 0, dropped: 0, notRegistered: 0, keyMismatch: 0, expired: 0, provisionsSent: 0, provisionsAcked: 0 };
+  private readonly limiter: AddressLimiter;
+  /** Sockets that already got their one rate_limited error. */
+  private readonly warned = new WeakSet<ConnState>();
+  /** The live bootstrap socket of each device key (the latest wins). */
+  private readonly links = new Map<string, ConnState>();
+  private sweep?: Timer;
+  /** Earliest expires_at of an awaiting device (ms); null = not known, read the store. Saves a write a second. */
+  private nextDue: number | null = null;
+  private readonly provisions: ProvisionDelivery;
+
+  constructor(private readonly hub: DeviceHub) {
+    this.limiter = new AddressLimiter(hub.options.bootstrapPerMinute, hub.options.bootstrapBurst);
+    this.provisions = new ProvisionDelivery(hub, this.stats, (key) => this.linkOf(key));
+  }
+
+  start(): void {
+    this.sweep = this.hub.deps.clock.every(1000, () => this.expire());
+  }
+
+  stop(): void {
+    this.sweep?.cancel();
+  }
+
+  /** Every frame of a bootstrap socket, and every bootstrap_register, comes here (hub.dispatch). */
+  onFrame(state: ConnState, f: ClientFrame, raw: SignedFrame): void {
+    if (f.type === 'bootstrap_register') return this.register(state, f, raw);
+    if (f.type === 'control_response' && state.bootstrap) return this.provisions.onAnswer(state, f, raw);
+    this.stats.notRegistered++;
+    this.hub.reject(state, 'not_registered', 'this socket made first contact only: nothing is accepted from it until the device is claimed and registers on a new socket', f.app_id ? { app_id: f.app_id } : {});
+  }
+
+  /** The device's live bootstrap socket, if any. */
+  linkOf(childPubKey: string): ConnState | undefined {
+    const s = this.links.get(childPubKey);
+    return s && !s.closed ? s : undefined;
+  }
+
+  /**
+   * A full register of an app created by a claim must come with the key its
+   * device was pinned to. Called by registration after proof of possession.
+   */
+  checkPinnedKey(state: ConnState, appId: string, presented: string): Refusal | undefined {
+    const pin = this.hub.deps.store.bootstrapDeviceByApp(appId);
+    if (!pin || pin.child_pub_key === presented) return undefined;
+    return this.keyMismatch(state, { mac: pin.mac, appId, presented, pinned: pin.child_pub_key, action: 'register' });
+  }
+
+  /** Records a claim and delivers its provision (provisioning.ts). */
+  claim(req: ClaimRequest): Promise<ClaimOutcome> {
+    return this.provisions.claim(req);
+  }
+
+  // ── bootstrap_register ────────────────────────────────────────────
+
+  private register(state: ConnState, f: BootstrapRegisterFrame, raw: SignedFrame): void {
+    if (!this.admitAddress(state)) return;
+    const refuse = (code: 'bad_frame' | 'bad_signature' | 'stale_timestamp', message: string): void => {
+      this.stats.refused++;
+      this.hub.reject(state, code, message);
+    };
+    if (state.apps.size > 0) return refuse('bad_frame', 'this socket carries registered apps; make first contact on a socket of its own');
+    if (state.bootstrap && state.bootstrap.childPubKey !== f.child_pub_key) return refuse('bad_frame', 'a bootstrap socket carries one device key');
+    const keyBytes = decodePublicKey(f.child_pub_key);
+    if (!keyBytes) return refuse('bad_frame', '"child_pub_key" must be ed25519: + base64 of 32 bytes');
+    if (!decodePublicKey(f.parent_pub_key)) return refuse('bad_frame', '"parent_pub_key" must be ed25519: + base64 of 32 bytes');
+    const key = publicKeyObject(keyBytes);
+    if (!verifyFrame(raw, key)) return refuse('bad_signature', 'signature does not verify with child_pub_key (proof of possession)');
+    const now = this.hub.now();
+    if (Math.abs(now - f.timestamp) > this.hub.options.timestampSkewMs) return refuse('stale_timestamp', 'timestamp is outside the accepted clock skew');
+    if (state.bootstrap && f.timestamp <= state.bootstrap.lastAuthTs) return refuse('stale_timestamp', 'timestamp is not newer than the last accepted frame (replay?)');
+
+    const { store } = this.hub.deps;
+    const mac = f.device_info.mac;
+    const pinned = store.bootstrapDeviceByMac(mac);
+    const byKey = store.getBootstrapDevice(f.child_pub_key);
+    if (pinned && pinned.child_pub_key !== f.child_pub_key) {
+      return this.closeWith(state, this.keyMismatch(state, { mac, appId: pinned.claimed_app_id, presented: f.child_pub_key, pinned: pinned.child_pub_key, action: 'bootstrap_register' }), CloseCode.keyMismatch);
+    }
+    if (!pinned && byKey) {
+      // The key is pinned to another MAC: one key is one device.
+      return this.closeWith(state, this.keyMismatch(state, { mac, appId: byKey.claimed_app_id, presented: f.child_pub_key, pinned: `${byKey.child_pub_key} (MAC ${byKey.mac})`, action: 'bootstrap_register' }), CloseCode.keyMismatch);
+    }
+    const known = pinned;
+    const claimed = known?.status === 'claimed';
+    // A claimed device is owed its provision whatever the intents say now.
+    if (!claimed && !this.intentActive(f.parent_pub_key, now)) {
+      this.stats.refused++;
+      this.hub.reject(state, 'no_claim_intent', 'no parent holding parent_pub_key has registered a claim intent; try again later');
+      return state.conn.close(CloseCode.noClaimIntent, 'no claim intent');
+    }
+    this.accept(state, f, key, known, now);
+  }
+
+  private accept(state: ConnState, f: BootstrapRegisterFrame, key: KeyObject, known: BootstrapDeviceRow | undefined, now: number): void {
+    const at = iso(now);
+    const d = f.device_info;
+    const rearm = !known || known.status === 'expired';
+    const expiresAt = rearm ? iso(now + this.hub.options.bootstrapTtlMs) : known.expires_at;
+    if (this.nextDue !== null) this.nextDue = Math.min(this.nextDue, Date.parse(expiresAt));
+    const facts = { chip: d.chip, firmware: d.firmware, flash_id: d.flash_id, last_seen: at, remote: state.conn.remote };
+    state.regTimer?.cancel();
+    state.bootstrap = { childPubKey: f.child_pub_key, key, lastAuthTs: f.timestamp };
+    this.links.set(f.child_pub_key, state);
+    this.hub.deps.committer.enqueue(
+      (w) => {
+        if (!known) {
+          w.insertBootstrapDevice({
+            child_pub_key: f.child_pub_key, mac: d.mac, parent_pub_key: f.parent_pub_key, status: 'awaiting', first_seen: at, expires_at: expiresAt,
+            claimed_app_id: null, claimed_parent_id: null, claimed_by: null, claimed_at: null, provision_json: null, provision_correlation_id: null, provision_status: null,
+            ...facts,
+          });
+        } else {
+          w.updateBootstrapDevice(f.child_pub_key, { ...facts, expires_at: expiresAt, ...(known.status === 'claimed' ? {} : { status: 'awaiting', parent_pub_key: f.parent_pub_key }) });
+        }
+      },
+      (err) => {
+        if (err) {
+          this.links.delete(f.child_pub_key);
+          state.bootstrap = undefined;
+          this.stats.refused++;
+          // Two keys for one MAC in one turn: the second one loses on the unique pin.
+          if (/UNIQUE/.test(err.message)) return this.closeWith(state, { code: 'key_mismatch', message: `MAC ${d.mac} is pinned to another key` }, CloseCode.keyMismatch);
+          return this.hub.reject(state, 'storage_unavailable', `bootstrap_register not stored: ${err.message}`);
+        }
+        this.stats.accepted++;
+        const row = this.hub.deps.store.getBootstrapDevice(f.child_pub_key)!;
+        this.hub.send(state, this.hub.deps.identity.sign({ type: 'bootstrap_pending' as const, child_pub_key: f.child_pub_key, expires_at: Date.parse(row.expires_at) }));
+        if (row.status === 'claimed' && row.provision_status !== 'acked') this.provisions.send(state, row);
+      },
+    );
+  }
+
+  // ── gates and sweeps ──────────────────────────────────────────────
+
+  private admitAddress(state: ConnState): boolean {
+    const o = this.hub.options;
+    const remote = state.conn.remote;
+    if (this.limiter.take(remote, this.hub.now())) return true;
+    this.stats.dropped++;
+    this.hub.stats.rejected++;
+    // One error per socket: answering every dropped frame would amplify the flood.
+    if (!this.warned.has(state)) {
+      this.warned.add(state);
+      this.hub.send(state, { type: 'error', code: 'rate_limited', message: `over ${o.bootstrapPerMinute} bootstrap registrations a minute from ${remote}; dropped` });
+    }
+    return false;
+  }
+
+  private intentActive(parentPubKey: string, now: number): boolean {
+    const intent = this.hub.deps.store.getClaimIntent(parentPubKey);
+    return intent !== undefined && intent.expires_at > iso(now);
+  }
+
+  private keyMismatch(state: ConnState, m: { mac: string; appId: string | null; presented: string; pinned: string; action: string }): Refusal {
+    this.stats.keyMismatch++;
+    const at = this.hub.nowIso();
+    const remote = state.conn.remote;
+    const row = m.appId ? this.hub.deps.store.getApp(m.appId) : undefined;
+    this.hub.deps.committer.enqueue((w) =>
+      w.insertAudit({
+        timestamp: at, action: m.action, target_app_id: m.appId, cascade: false, payload_json: { mac: m.mac, presented_key: m.presented, pinned_key: m.pinned },
+        auth_domain: 'device', source_app_id: null, oauth_subject: null, source_ip: remote, user_agent: null, outcome: 'refused:key_mismatch',
+      }),
+    );
+    this.hub.deps.events.emit({
+      type: 'alert', kind: 'key_mismatch', app_id: m.appId ?? '', parent_id: row?.parent_id ?? null, namespace: row?.namespace ?? null, at,
+      mac: m.mac, presented_key: m.presented, pinned_key: m.pinned, remote,
+    });
+    return { code: 'key_mismatch', message: `MAC ${m.mac} is pinned to another key (trust on first use); the owner must release the pin before a new key is accepted` };
+  }
+
+  private closeWith(state: ConnState, r: Refusal, code: number): void {
+    this.stats.refused++;
+    this.hub.reject(state, r.code, r.message);
+    state.conn.close(code, r.code);
+  }
+
+  /** Unclaimed devices past their time become expired and their sockets close (4007); idle address buckets go. */
+  private expire(): void {
+    const now = this.hub.now();
+    this.limiter.prune(now);
+    for (const [key, s] of this.links) if (s.closed || s.bootstrap?.childPubKey !== key) this.links.delete(key);
+    this.nextDue ??= this.hub.deps.store.listBootstrapDevices({ status: 'awaiting' }).reduce((m, r) => Math.min(m, Date.parse(r.expires_at)), Infinity);
+    if (now < this.nextDue) return;
+    this.nextDue = null;
+    let keys: string[] = [];
+    this.hub.deps.committer.enqueue(
+      (w) => void (keys = w.expireBootstrapDevices(iso(now))),
+      (err) => {
+        if (err) return;
+        for (const key of keys) {
+          this.stats.expired++;
+          this.linkOf(key)?.conn.close(CloseCode.bootstrapExpired, 'not claimed in time');
+          this.links.delete(key);
+        }
+      },
+    );
+  }
+}
