@@ -11,7 +11,7 @@
  * sessions unreadable if the long-term keys leak later.
  */
 import { edPublicToX25519, edSecretToX25519, generateX25519, type X25519KeyPair } from '../gateway/crypto/x25519.js';
-import { decodeTagged, encodeTagged } from '../gateway/protocol/keys.js';
+import { decodePublicKey, decodeTagged, encodeTagged } from '../gateway/protocol/keys.js';
 import type { RegisteredFrame } from '../gateway/protocol/frames.js';
 import { clientSessionKeys, SealedChannel } from '../gateway/protocol/sealed.js';
 import type { TrailsLogger } from './log.js';
@@ -41,10 +41,16 @@ export class SealedLink {
     return encodeTagged('x25519', this.ephemeral.publicKey);
   }
 
-  /** Derives the session from the gateway's answer. The caller has verified its signature. */
+  /**
+   * Derives the session from the gateway's answer. The caller has verified its
+   * signature against the keys it trusts, so the key the frame names is the
+   * gateway's key in force (it differs from the configured one after a
+   * rotate_keys switch).
+   */
   complete(f: RegisteredFrame): boolean {
     const eph = this.ephemeral;
     const serverEphemeral = decodeTagged('x25519', f.server_ephemeral, 32);
+    const serverStatic = decodePublicKey(f.server_pub_key) ?? this.o.serverPublicKey;
     if (!eph || !serverEphemeral || f.child_ephemeral !== encodeTagged('x25519', eph.publicKey)) return false;
     try {
       const keys = clientSessionKeys({
@@ -52,7 +58,7 @@ export class SealedLink {
         ephemeralSecret: eph.secretKey,
         staticSecret: edSecretToX25519(this.o.identitySeed),
         peerEphemeral: serverEphemeral,
-        peerStatic: edPublicToX25519(this.o.serverPublicKey),
+        peerStatic: edPublicToX25519(serverStatic),
       });
       this.channel = new SealedChannel(keys);
       return true;
