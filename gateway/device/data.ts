@@ -60,7 +60,6 @@ export class DataHandler {
     // brought up to date by syncLastSeq(), off the per-frame path.
     const write = (w: StoreWriter): void => {
       w.insertMessage({ app_id: app.appId, direction: 'in', msg_type, seq, correlation_id: f.header.correlation_id ?? null, payload_json: f.payload, payload_text: payloadText, created_at: now });
-      if (msg_type === 'Status') w.insertSnapshot({ app_id: app.appId, namespace: app.namespace, seq, snapshot_json: f.payload, snapshot_text: payloadText, created_at: now });
       if (verdict.kind === 'new' && verdict.gap) w.insertSeqGap({ app_id: app.appId, from_seq: verdict.gap.from, to_seq: verdict.gap.to, detected_at: now });
       if (verdict.kind === 'fill') w.fillSeqGap(app.appId, seq);
       if (after !== before) {

@@ -87,7 +87,8 @@ export interface SnapshotRow {
   snapshot_json: JsonValue;
   created_at: string;
 }
-export type NewSnapshot = Omit<SnapshotRow, 'id'> & { snapshot_text?: string };
+// A snapshot is an app's Status message seen through the reference's
+// `snapshots` columns (a view in SQLite): there is nothing to insert.
 
 export interface CrashRow {
   id: number;
@@ -159,7 +160,6 @@ export interface StoreWriter extends BootstrapWriter {
   updateApp(appId: string, patch: AppPatch): void;
   deleteApp(appId: string): void;
   insertMessage(m: NewMessage): void;
-  insertSnapshot(s: NewSnapshot): void;
   insertCrash(c: NewCrash): void;
   insertSeqGap(g: SeqGapRow): void;
   /** Shrinks or splits the gap containing `seq`; returns false if `seq` lies in no gap. */

@@ -99,7 +99,6 @@ export function storeContract(name: string, make: () => GatewayStore): void {
           w.insertApp(app(uuid(1)));
           w.insertApp(app(uuid(2), { parent_id: uuid(1) }));
           w.insertMessage(msg(uuid(1), 1));
-          w.insertSnapshot(snap(uuid(1), 1, 1));
           w.insertCrash({ app_id: uuid(1), detected_at: iso(1), crash_type: 'connection_drop', gap_seconds: null, metadata_json: null });
           w.insertSeqGap({ app_id: uuid(1), from_seq: 2, to_seq: 4, detected_at: iso(1) });
           w.insertControl({ app_id: uuid(1), action: 'cancel', payload_json: null, correlation_id: 'c1', status: 'queued', origin: 'rest', created_at: iso(0), expires_at: iso(9) });
@@ -176,7 +175,7 @@ export function storeContract(name: string, make: () => GatewayStore): void {
     describe('messages and snapshots', () => {
       const A = uuid(1);
       const B = uuid(2);
-      beforeEach(() => seed(s(), (w) => (w.insertApp(app(A)), w.insertApp(app(B)))));
+      beforeEach(() => seed(s(), (w) => (w.insertApp(app(A, { namespace: 'ns' })), w.insertApp(app(B)))));
 
       it('lists by id ascending, filters by msg_type, limits, and finds data by seq', () => {
         seed(store, (w) => {
@@ -220,13 +219,15 @@ export function storeContract(name: string, make: () => GatewayStore): void {
         expect(store.messages(A)).toEqual([]);
       });
 
-      it('snapshots come newest first (ties by insertion, newest first), with a limit', () => {
+      it('snapshots are the Status messages, newest first (ties by insertion, newest first), with a limit', () => {
         seed(store, (w) => {
-          w.insertSnapshot(snap(A, 1, 10, { progress: 0.1 }));
-          w.insertSnapshot(snap(A, 3, 30, NESTED));
-          w.insertSnapshot(snap(A, 2, 20, null));
-          w.insertSnapshot(snap(A, 4, 30, [1, 2]));
-          w.insertSnapshot({ ...snap(B, 1, 99), namespace: null });
+          w.insertMessage(snap(A, 1, 10, { progress: 0.1 }));
+          w.insertMessage(snap(A, 3, 30, NESTED));
+          w.insertMessage(snap(A, 2, 20, null));
+          w.insertMessage(snap(A, 4, 30, [1, 2]));
+          w.insertMessage({ ...snap(A, 5, 40), msg_type: 'Result' });
+          w.insertMessage({ ...snap(A, 6, 50), direction: 'out' });
+          w.insertMessage(snap(B, 1, 99));
         });
         expect(store.snapshots(A).map((x) => x.seq)).toEqual([4, 3, 2, 1]);
         expect(store.snapshots(A, 2).map((x) => x.snapshot_json)).toEqual([[1, 2], NESTED]);
@@ -236,20 +237,19 @@ export function storeContract(name: string, make: () => GatewayStore): void {
         expect(store.latestSnapshot(B)?.namespace).toBeNull();
         expect(store.latestSnapshot(uuid(9))).toBeUndefined();
         expect(store.snapshots(uuid(9))).toEqual([]);
-        expect(() => seed(store, (w) => w.insertSnapshot(snap(uuid(9), 1, 1)))).toThrow(/constraint failed/);
+        expect(() => seed(store, (w) => w.insertMessage(snap(uuid(9), 1, 1)))).toThrow(/constraint failed/);
       });
 
       it('pruneSnapshots keeps the newest snapshots and Status rows, never Result/Error/Control', () => {
         seed(store, (w) => {
-          for (let i = 1; i <= 5; i++) w.insertSnapshot(snap(A, i, i));
-          for (let i = 1; i <= 5; i++) w.insertMessage(msg(A, i));
+          for (let i = 1; i <= 5; i++) w.insertMessage(snap(A, i, i));
           w.insertMessage(msg(A, 6, { msg_type: 'Result' }));
           w.insertMessage(msg(A, 7, { msg_type: 'Error' }));
           w.insertMessage(msg(A, 1, { direction: 'out', msg_type: 'Control' }));
           w.insertMessage(msg(A, 2, { direction: 'out', msg_type: 'Status' }));
-          for (let i = 1; i <= 3; i++) (w.insertSnapshot(snap(B, i, i)), w.insertMessage(msg(B, i)));
+          for (let i = 1; i <= 3; i++) w.insertMessage(snap(B, i, i));
         });
-        expect(store.transaction((w) => w.pruneSnapshots(A, 2))).toBe(6);
+        expect(store.transaction((w) => w.pruneSnapshots(A, 2))).toBe(3);
         expect(store.snapshots(A).map((x) => x.seq)).toEqual([5, 4]);
         expect(store.messages(A).map((m) => `${m.direction}:${m.msg_type}:${m.seq}`)).toEqual([
           'in:Status:4', 'in:Status:5', 'in:Result:6', 'in:Error:7', 'out:Control:1', 'out:Status:2',
@@ -259,10 +259,10 @@ export function storeContract(name: string, make: () => GatewayStore): void {
         expect(store.messages(B)).toHaveLength(3);
         expect(store.transaction((w) => w.pruneSnapshots(A, 2))).toBe(0);
         // keep is clamped to 1: the newest snapshot and Status row always survive.
-        expect(store.transaction((w) => w.pruneSnapshots(A, 0))).toBe(2);
+        expect(store.transaction((w) => w.pruneSnapshots(A, 0))).toBe(1);
         expect(store.latestSnapshot(A)?.seq).toBe(5);
         expect(store.messages(A, { msg_type: 'Status' }).map((m) => m.seq)).toEqual([5, 2]);
-        expect(store.transaction((w) => w.pruneSnapshots(B, -3))).toBe(4);
+        expect(store.transaction((w) => w.pruneSnapshots(B, -3))).toBe(2);
       });
     });
 

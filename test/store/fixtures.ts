@@ -1,6 +1,6 @@
 /** Small builders shared by the store contract suites. */
 import type { JsonValue } from '../../gateway/protocol/frames.js';
-import type { GatewayStore, NewApp, NewControl, NewMessage, NewSnapshot, StoreWriter } from '../../gateway/store/types.js';
+import type { GatewayStore, NewApp, NewControl, NewMessage, StoreWriter } from '../../gateway/store/types.js';
 
 export const T0 = Date.parse('2026-11-22T00:00:00.000Z');
 /** ISO timestamp `s` seconds after T0 (ms precision, UTC, as the store keeps it). */
@@ -18,8 +18,9 @@ export function msg(appId: string, seq: number, over: Partial<NewMessage> = {}):
   };
 }
 
-export function snap(appId: string, seq: number, createdS: number, body: JsonValue = { seq }): NewSnapshot {
-  return { app_id: appId, namespace: 'ns', seq, snapshot_json: body, created_at: iso(createdS) };
+/** A snapshot is a Status message (the snapshots view shows the app's inbound Status rows). */
+export function snap(appId: string, seq: number, createdS: number, body: JsonValue = { seq }): NewMessage {
+  return { app_id: appId, direction: 'in', msg_type: 'Status', seq, correlation_id: null, payload_json: body, created_at: iso(createdS) };
 }
 
 export function control(appId: string, corr: string, over: Partial<NewControl> = {}): NewControl {

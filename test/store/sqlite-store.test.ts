@@ -99,8 +99,6 @@ describe('SqliteStore only', () => {
       w.insertApp(app(id, { app_name: 'trainer', pub_key: 'ed25519:AAAA', status: 'running' }));
       w.insertMessage(msg(id, 1, { payload_json: { progress: 0.5, note: 'half' } }));
       w.insertMessage(msg(id, 2, { msg_type: 'Result', payload_json: { progress: 1 } }));
-      w.insertSnapshot(snap(id, 1, 1, { progress: 0.25 }));
-      w.insertSnapshot(snap(id, 2, 2, { progress: 0.75 }));
     });
     const q = (sql: string) => store.db.prepare(sql.replaceAll('<id>', id)).all();
     expect(q(`SELECT status, pub_key, app_name FROM apps WHERE app_id = '<id>'`)).toEqual([
@@ -110,7 +108,7 @@ describe('SqliteStore only', () => {
       { msg_type: 'Status', seq: 1, progress: 0.5 },
     ]);
     expect(q(`SELECT snapshot_json->>'progress' as progress FROM snapshots WHERE app_id = '<id>' ORDER BY created_at DESC LIMIT 1`)).toEqual([
-      { progress: 0.75 },
+      { progress: 0.5 },
     ]);
     seed(store, (w) => {
       w.updateApp(id, { status: 'crashed', disconnected_at: iso(10) });
@@ -157,7 +155,6 @@ describe('SqliteStore only', () => {
     const warm = () =>
       store.transaction((w) => {
         w.insertMessage(msg(uuid(1), (seq += 1)));
-        w.insertSnapshot(snap(uuid(1), seq, seq));
         w.updateApp(uuid(1), { last_seq: seq });
         store.messageBySeq(uuid(1), seq);
         store.getApp(uuid(1));

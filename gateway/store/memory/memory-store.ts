@@ -124,7 +124,12 @@ export class MemoryStore implements GatewayStore {
   }
 
   snapshots(appId: string, limit?: number): SnapshotRow[] {
-    const rows = [...this.live().snapshots.values()].filter((r) => r.app_id === appId);
+    // As the SQLite view: the app's inbound Status messages, with the app's namespace.
+    const st = this.live();
+    const namespace = st.apps.get(appId)?.namespace ?? null;
+    const rows: SnapshotRow[] = [...st.messages.values()]
+      .filter((m) => m.app_id === appId && m.direction === 'in' && m.msg_type === 'Status')
+      .map((m) => ({ id: m.id, app_id: m.app_id, namespace, seq: m.seq, snapshot_json: m.payload_json, created_at: m.created_at }));
     return jsonCopy(take(rows.sort(newestFirst((r) => r.created_at)), limit));
   }
 

@@ -17,7 +17,6 @@ import type {
   NewControl,
   NewCrash,
   NewMessage,
-  NewSnapshot,
   SeqGapRow,
   SnapshotRow,
   StoreWriter,
@@ -43,7 +42,6 @@ export interface State extends BootstrapState {
   messages: Map<number, MessageRow>;
   /** The unique index on messages(app_id, seq) WHERE direction = 'in'. */
   inSeq: Map<string, number>;
-  snapshots: Map<number, SnapshotRow>;
   crashes: Map<number, CrashRow>;
   gaps: Map<string, SeqGapRow>;
   controls: Map<number, ControlRow>;
@@ -52,13 +50,13 @@ export interface State extends BootstrapState {
   /** request_nonces: key_text + NUL + nonce → expires_at (ms). */
   nonces: Map<string, number>;
   /** AUTOINCREMENT counters; restored with the rest on rollback, as sqlite_sequence is. */
-  next: { messages: number; snapshots: number; crashes: number; controls: number; audit: number };
+  next: { messages: number; crashes: number; controls: number; audit: number };
 }
 
 export function emptyState(): State {
-  const next = { messages: 1, snapshots: 1, crashes: 1, controls: 1, audit: 1 };
+  const next = { messages: 1, crashes: 1, controls: 1, audit: 1 };
   return {
-    apps: new Map(), messages: new Map(), inSeq: new Map(), snapshots: new Map(), crashes: new Map(),
+    apps: new Map(), messages: new Map(), inSeq: new Map(), crashes: new Map(),
     gaps: new Map(), controls: new Map(), audit: new Map(), meta: new Map(), nonces: new Map(), next,
     bootstrap: new Map(), intents: new Map(),
   };
@@ -67,7 +65,7 @@ export function emptyState(): State {
 export function cloneState(s: State): State {
   return {
     apps: new Map(s.apps), messages: new Map(s.messages), inSeq: new Map(s.inSeq),
-    snapshots: new Map(s.snapshots), crashes: new Map(s.crashes), gaps: new Map(s.gaps),
+    crashes: new Map(s.crashes), gaps: new Map(s.gaps),
     controls: new Map(s.controls), audit: new Map(s.audit), meta: new Map(s.meta), nonces: new Map(s.nonces),
     bootstrap: new Map(s.bootstrap), intents: new Map(s.intents),
     next: { ...s.next },
@@ -129,7 +127,7 @@ export class MemoryWriter implements StoreWriter {
       s.messages.delete(m.id);
       if (m.direction === 'in') s.inSeq.delete(key(appId, m.seq));
     }
-    for (const t of [s.snapshots, s.crashes, s.controls] as Array<Map<number, { app_id: string }>>) {
+    for (const t of [s.crashes, s.controls] as Array<Map<number, { app_id: string }>>) {
       for (const [id, r] of [...t]) if (r.app_id === appId) t.delete(id);
     }
     for (const [k, g] of [...s.gaps]) if (g.app_id === appId) s.gaps.delete(k);
@@ -150,17 +148,6 @@ export class MemoryWriter implements StoreWriter {
     s.next.messages++;
     s.messages.set(row.id, row);
     if (row.direction === 'in') s.inSeq.set(k, row.id);
-  }
-
-  insertSnapshot(n: NewSnapshot): void {
-    const s = this.st();
-    const row: SnapshotRow = {
-      id: s.next.snapshots, app_id: n.app_id, namespace: n.namespace ?? null, seq: n.seq,
-      snapshot_json: jsonCopy(n.snapshot_json), created_at: n.created_at,
-    };
-    notNull('snapshots', row, ['app_id', 'seq', 'created_at']);
-    this.needApp(s, row.app_id);
-    s.snapshots.set(s.next.snapshots++, row);
   }
 
   insertCrash(c: NewCrash): void {
@@ -239,16 +226,14 @@ export class MemoryWriter implements StoreWriter {
   pruneSnapshots(appId: string, keep: number): number {
     const s = this.st();
     const n = keepOf(keep);
-    const snaps = [...s.snapshots.values()].filter((r) => r.app_id === appId).sort(newestFirst((r) => r.created_at));
     const status = [...s.messages.values()]
       .filter((m) => m.app_id === appId && m.msg_type === 'Status' && m.direction === 'in')
       .reverse(); // the Map is in id order; newest first
-    for (const r of snaps.slice(n)) s.snapshots.delete(r.id);
     for (const m of status.slice(n)) {
       s.messages.delete(m.id);
       s.inSeq.delete(key(appId, m.seq));
     }
-    return Math.max(0, snaps.length - n) + Math.max(0, status.length - n);
+    return Math.max(0, status.length - n);
   }
 
   claimNonce(keyText: string, nonce: string, expiresAt: number, now: number): boolean {

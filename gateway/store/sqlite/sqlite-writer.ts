@@ -13,7 +13,6 @@ import type {
   NewControl,
   NewCrash,
   NewMessage,
-  NewSnapshot,
   SeqGapRow,
   StoreWriter,
 } from '../types.js';
@@ -39,7 +38,6 @@ const INSERT_APP = `INSERT INTO apps (${APP_COLUMNS.join(', ')}) VALUES (${APP_C
 export class SqliteWriter implements StoreWriter {
   // Hot paths (every data frame) hold their statements directly.
   private readonly insMessage: Stmt;
-  private readonly insSnapshot: Stmt;
   /** UPDATE statements keyed by the set of patched columns, each prepared once. */
   private readonly appUpdates = new Map<string, Stmt>();
   private readonly controlUpdates = new Map<string, Stmt>();
@@ -50,9 +48,6 @@ export class SqliteWriter implements StoreWriter {
     this.insMessage = q(
       `INSERT INTO messages (app_id, direction, msg_type, seq, correlation_id, payload_json, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.insSnapshot = q(
-      'INSERT INTO snapshots (app_id, namespace, seq, snapshot_json, created_at) VALUES (?, ?, ?, ?, ?)',
     );
   }
 
@@ -82,11 +77,6 @@ export class SqliteWriter implements StoreWriter {
     this.insMessage.run(
       m.app_id, m.direction, m.msg_type, m.seq, m.correlation_id ?? null, m.payload_text ?? jsonText(m.payload_json), m.created_at,
     );
-  }
-
-  insertSnapshot(s: NewSnapshot): void {
-    // snapshot_json is NOT NULL in the reference, so a JSON null is kept as the text 'null'.
-    this.insSnapshot.run(s.app_id, s.namespace ?? null, s.seq, s.snapshot_text ?? JSON.stringify(s.snapshot_json ?? null), s.created_at);
   }
 
   insertCrash(c: NewCrash): void {
@@ -149,18 +139,13 @@ export class SqliteWriter implements StoreWriter {
 
   pruneSnapshots(appId: string, keep: number): number {
     const p = { app: appId, keep: keepOf(keep) };
-    const snaps = this.q(
-      `DELETE FROM snapshots WHERE app_id = @app AND id NOT IN (
-         SELECT id FROM snapshots WHERE app_id = @app ORDER BY created_at DESC, id DESC LIMIT @keep)`,
-    ).run(p);
-    // Only inbound Status rows are superseded by newer ones; Result, Error and
-    // Control rows are the record of what happened and are never pruned.
-    const msgs = this.q(
+    // Only inbound Status rows (the snapshots) are superseded by newer ones;
+    // Result, Error and Control rows are the record of what happened and stay.
+    return this.q(
       `DELETE FROM messages WHERE app_id = @app AND msg_type = 'Status' AND direction = 'in' AND id NOT IN (
          SELECT id FROM messages WHERE app_id = @app AND msg_type = 'Status' AND direction = 'in'
          ORDER BY id DESC LIMIT @keep)`,
-    ).run(p);
-    return snaps.changes + msgs.changes;
+    ).run(p).changes;
   }
 
   claimNonce(keyText: string, nonce: string, expiresAt: number, now: number): boolean {
