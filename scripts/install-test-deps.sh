@@ -7,7 +7,13 @@
 set -euo pipefail
 
 need=()
-python3 -c 'import websockets, nacl' 2>/dev/null || need+=(python3-websockets python3-nacl)
+# The interop test uses the first python3 that imports both (a pyenv python3 on
+# the PATH does not see Debian's packages; /usr/bin/python3 does).
+have_py=no
+for py in python3 /usr/bin/python3; do
+  "$py" -c 'import websockets, nacl' 2>/dev/null && have_py=yes && break
+done
+[ "$have_py" = yes ] || need+=(python3-websockets python3-nacl)
 command -v openssl >/dev/null || need+=(openssl)
 command -v mosquitto >/dev/null || need+=(mosquitto)
 

@@ -46,6 +46,8 @@ export class ControlService {
   private readonly waiters = new Map<string, Array<(o: ControlOutcome) => void>>();
   /** Sent but the 'sent' status not yet committed: never transmit twice. */
   private readonly inFlight = new Set<string>();
+  /** Answered but the answer not yet committed: a control takes one answer. */
+  private readonly answering = new Set<string>();
   /** Expiry written but not yet committed: the next sweep must not write it again. */
   private readonly expiring = new Set<string>();
   private sweep?: Timer;
@@ -118,9 +120,11 @@ export class ControlService {
     const ctx = { app_id: f.app_id, correlation_id: f.correlation_id };
     const app = this.hub.liveApp(f.app_id);
     if (!app || app.conn !== state) return this.hub.reject(state, 'not_registered', `app ${f.app_id} is not registered on this connection`, ctx);
+    if (app.pubKey && !f.sig) return this.hub.reject(state, 'tier_mismatch', 'this app is signed: the frame must carry "sig"', ctx);
     if (app.pubKey && !verifyFrame(raw, app.pubKey)) return this.hub.reject(state, 'bad_signature', 'control_response signature does not verify', ctx);
     const row = this.hub.deps.store.getControl(f.correlation_id);
-    if (!row || row.app_id !== f.app_id || (row.status !== 'sent' && row.status !== 'queued')) {
+    // A control is answered once: a second answer in the same turn finds the row still 'sent', so `answering` holds it.
+    if (!row || row.app_id !== f.app_id || (row.status !== 'sent' && row.status !== 'queued') || this.answering.has(row.correlation_id)) {
       return this.hub.reject(state, 'unknown_correlation', `no open control ${f.correlation_id} for app ${f.app_id}`, ctx);
     }
     const response = { ack: f.ack, ...(f.result !== undefined ? { result: f.result } : {}), ...(f.error ? { error: f.error } : {}) };
@@ -133,6 +137,7 @@ export class ControlService {
     // An acked migrate/provision: the device leaves on purpose; its close is not a crash (system-actions.ts).
     const departs = f.ack && !cancels && !isFinal(app.status) ? plannedDeparture(row, now) : undefined;
     if (departs) app.status = 'lost_contact';
+    this.answering.add(row.correlation_id);
     this.hub.deps.committer.enqueue(
       (w) => {
         w.updateControl(row.id, { status: 'answered', acked_at: now, ack_result_json: response });
@@ -140,6 +145,7 @@ export class ControlService {
         if (departs) w.updateApp(row.app_id, { status: 'lost_contact', metadata_json: mergeMetadata(this.hub.deps.store.getApp(row.app_id), departs), updated_at: now });
       },
       (err) => {
+        this.answering.delete(row.correlation_id);
         if (err) return this.hub.reject(state, 'storage_unavailable', `control response not stored: ${err.message}`, ctx);
         if (cancels) this.emitStatus(row.app_id, 'cancelled', now);
         if (departs) this.emitStatus(row.app_id, 'lost_contact', now);

@@ -86,3 +86,23 @@ describe('control path', () => {
     expect(h.store.getControl(correlationId)?.status).toBe('sent');
   });
 });
+
+describe('control answers', () => {
+  it('takes one answer per control, even when two arrive in the same turn', async () => {
+    const h = makeHarness();
+    const c = h.connect();
+    const d = new Device();
+    c.frame(d.register());
+    h.commit();
+    const { correlationId, done } = h.hub.controls.send({ appId: d.appId, action: 'x', origin: 'admin' });
+    h.commit();
+    h.commit();
+    c.frame(d.controlResponse(correlationId, { ack: true, result: 1 }));
+    c.frame(d.controlResponse(correlationId, { ack: true, result: 2 }));
+    h.commit();
+    await expect(done).resolves.toMatchObject({ response: { result: 1 } });
+    expect(h.store.getControl(correlationId)?.ack_result_json).toEqual({ ack: true, result: 1 });
+    expect(c.ofType('error').map((e) => e.code)).toEqual(['unknown_correlation']);
+    expect(h.events.filter((e) => e.type === 'control')).toHaveLength(1);
+  });
+});
