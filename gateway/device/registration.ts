@@ -75,7 +75,7 @@ export class RegistrationHandler {
   reRegister(state: ConnState, f: ReRegisterFrame, raw: SignedFrame): void {
     const row = this.current(f.app_id);
     if (!row) return this.refuse(state, f.app_id, { code: 'registration_failed', message: `no app ${f.app_id} to re_register; send register` });
-    if (row.pub_key !== f.pub_key) return this.refuse(state, f.app_id, { code: 'app_owned', message: `app ${f.app_id} is registered with another key` });
+    if (row.pub_key !== f.pub_key) return this.refuse(state, f.app_id, this.owned(state, row, f.pub_key));
     if (!canResume(row.status)) return this.refuse(state, f.app_id, { code: 'app_terminal', message: `app ${f.app_id} is ${row.status} and cannot resume` });
     const tier = (row.sec_level ?? 'open') as SecLevel;
     if (tier === 'full' && !state.conn.secure) return this.refuse(state, f.app_id, { code: 'tier_requires_tls', message: 'a full-tier app must connect over wss://' });
@@ -171,13 +171,32 @@ export class RegistrationHandler {
       if (SEC_RANK[tier] < SEC_RANK[wanted]) return { code: 'tier_mismatch', message: `app ${f.app_id} was declared ${wanted}; register at that tier` };
       return undefined;
     }
-    if (existing.pub_key !== f.child_pub_key) return { code: 'app_owned', message: `app ${f.app_id} is registered with another key` };
+    if (existing.pub_key !== f.child_pub_key) return this.owned(state, existing, f.child_pub_key);
     const had = (existing.sec_level ?? 'open') as SecLevel;
     if (SEC_RANK[tier] < SEC_RANK[had]) return { code: 'tier_mismatch', message: `app ${f.app_id} is ${had}; it is never accepted at a lower tier` };
     if (!canResume(existing.status)) return { code: 'app_terminal', message: `app ${f.app_id} is already ${existing.status}` };
     const live = this.hub.liveApp(f.app_id);
     if (live && live.conn === state) return { code: 'already_registered', message: `app ${f.app_id} is already registered on this connection` };
     return undefined;
+  }
+
+  /**
+   * Another key for a registered app: trust on first use says the key seen
+   * first is the app's, so this is refused, and raised as an alert with an
+   * audit row (a cloned or swapped device, or a key change without rotate_keys).
+   */
+  private owned(state: ConnState, row: AppRow, presented: string): Refusal {
+    const at = this.hub.nowIso();
+    const remote = state.conn.remote;
+    const pinned = row.pub_key ?? '';
+    this.hub.deps.committer.enqueue((w) =>
+      w.insertAudit({
+        timestamp: at, action: 'register', target_app_id: row.app_id, cascade: false, payload_json: { presented_key: presented, pinned_key: pinned },
+        auth_domain: 'device', source_app_id: null, oauth_subject: null, source_ip: remote, user_agent: null, outcome: 'refused:app_owned',
+      }),
+    );
+    this.hub.deps.events.emit({ type: 'alert', kind: 'key_mismatch', app_id: row.app_id, parent_id: row.parent_id, namespace: row.namespace, at, mac: null, presented_key: presented, pinned_key: pinned, remote });
+    return { code: 'app_owned', message: `app ${row.app_id} is registered with another key` };
   }
 
   /** Signature, then the replay window: fresh, and newer than the last accepted one. */

@@ -93,6 +93,11 @@ describe('signed tier', () => {
     c.frame(thief.reRegister());
     expect(c.ofType('error').map((e) => e.code)).toEqual(['app_owned', 'app_owned']);
     expect(h.store.getApp(d.appId)?.pub_key).toBe(d.pubKey);
+    h.commit();
+    const alerts = h.events.filter((e) => e.type === 'alert');
+    expect(alerts).toHaveLength(2);
+    expect(alerts[0]).toMatchObject({ kind: 'key_mismatch', app_id: d.appId, presented_key: thief.pubKey, pinned_key: d.pubKey });
+    expect(h.store.auditLog({ target_app_id: d.appId }).map((a) => a.outcome)).toEqual(['refused:app_owned', 'refused:app_owned']);
   });
 
   it('signs every control frame with the gateway key, over the target app and correlation id', async () => {
