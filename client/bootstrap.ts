@@ -22,6 +22,7 @@ import type { ControlAnswer, ControlHandler } from './controls.js';
 import { TypedEmitter } from './events.js';
 import { FirstContact } from './first-contact.js';
 import { waitRegistered, type MoveBounds } from './move.js';
+import type { OutboxEntry } from './outbox.js';
 import { consoleLogger, safeLogger, type TrailsLogger } from './log.js';
 import type { ConfigStore } from './nvs-store.js';
 import { configFromProvision, DeviceSystemActions, type RotateKeys } from './system-actions.js';
@@ -198,12 +199,13 @@ export class BootstrapDevice {
   }
 
   /** Closes the operating socket without a disconnect and remembers how far the numbering got. */
-  private leave(why: string): void {
+  /** Leaves the operating socket without a disconnect; returns the unacked messages for the next client of the app. */
+  private leave(why: string): OutboxEntry[] {
     const c = this.current;
     this.current = null;
-    if (!c) return;
+    if (!c) return [];
     this.o.store.set(K.seq, Math.max(c.seq, this.o.store.get<number>(K.seq) ?? 0));
-    c.abandon(why);
+    return c.handOver(why);
   }
 
   // ── system actions ────────────────────────────────────────────────
@@ -245,11 +247,13 @@ export class BootstrapDevice {
   private async moveTo(kind: 'migrate' | 'provision', cfg: TrailsConfig): Promise<void> {
     const old = this.cfg!;
     const oldKeys = this.serverKeys!;
-    this.leave(`moving to ${cfg.serverEp}`);
+    // Messages the old gateway had not acked yet travel with the device (same app, same key, same seqs).
+    const carried = this.leave(`moving to ${cfg.serverEp}`);
     this.setPhase('moving');
     const keys = this.trust({ current: cfg.serverPubKey! });
     const trial = this.makeClient(cfg, keys, false);
     this.current = trial;
+    trial.adopt(carried);
     const outcome = await waitRegistered(trial, this.o.move);
     if (this._phase === 'stopped') return trial.abandon('device stopped');
     if (outcome === 'ok') {
@@ -261,9 +265,9 @@ export class BootstrapDevice {
       return;
     }
     this.log.warn(`could not register at ${cfg.serverEp} (${outcome}); going back to ${old.serverEp}`);
-    this.leave('move failed');
+    const back = this.leave('move failed');
     this.serverKeys = oldKeys;
-    this.operate(old, true, oldKeys);
+    this.operate(old, true, oldKeys).adopt(back);
     this.events.emit('move_failed', { kind, to: cfg.serverEp, reason: outcome });
   }
 

@@ -20,6 +20,7 @@ import { TypedEmitter, type ClientEvents, type ClientState } from './events.js';
 import { consoleLogger, safeLogger, type TrailsLogger } from './log.js';
 import { currentProcessInfo } from './process-info.js';
 import { Session } from './session.js';
+import type { OutboxEntry } from './outbox.js';
 import { wsTransport, type Transport } from './transport.js';
 import { SealedLink } from './sealed-link.js';
 import { TrailsConfigError } from './config.js';
@@ -250,6 +251,20 @@ export class TrailsClient {
    * (migrate, provision; client/bootstrap.ts), so the gateway must not mark it
    * done. Messages still unacked are dropped ('dropped' events).
    */
+  /** As abandon, but hands back the unacked messages (frames as sent) for the client that takes the app over. */
+  handOver(why = 'moved'): OutboxEntry[] {
+    const core = this.core;
+    if (!core) return [];
+    const left = core.session.handOver(why);
+    if (core.ownsConnection) core.connection.close();
+    return left;
+  }
+
+  /** Queues messages handed over by another client of the same app (a move between gateways); they go first. */
+  adopt(entries: readonly OutboxEntry[]): void {
+    this.core?.session.adopt(entries);
+  }
+
   abandon(why = 'left the gateway'): void {
     const core = this.core;
     if (!core) return;

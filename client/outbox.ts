@@ -30,6 +30,10 @@ export class Outbox {
 
   constructor(readonly capacity: number) {}
 
+  has(seq: number): boolean {
+    return this.entries.has(seq);
+  }
+
   get size(): number {
     return this.entries.size;
   }

@@ -175,6 +175,34 @@ export class Session implements ConnectionMember {
     return sent;
   }
 
+  /**
+   * Stops without dropping: the unacked messages are returned, frames as
+   * sent, for the session that takes over the same app elsewhere (a move to
+   * another gateway), which re-sends them with their seqs.
+   */
+  handOver(why: string): OutboxEntry[] {
+    if (this.ended) return [];
+    const left = this.outbox.clear();
+    this.end('finished', why);
+    return left;
+  }
+
+  /** Takes over messages another session of this app could not deliver; they go first, seqs unchanged. */
+  adopt(entries: readonly OutboxEntry[]): void {
+    if (this.ended || entries.length === 0) return;
+    // The outbox sends in seq order: rebuild it with the handed-over entries in place.
+    const mine = this.outbox.clear();
+    const seen = new Set(mine.map((e) => e.seq));
+    const all = [...mine, ...entries.filter((e) => !seen.has(e.seq))].sort((a, b) => a.seq - b.seq);
+    for (const e of all) {
+      this.outbox.push(e);
+      if (e.seq > this.seqCounter) this.seqCounter = e.seq;
+      if (e.msgType !== 'Status') this.terminalQueued = true;
+    }
+    this.outbox.rewind();
+    this.pump();
+  }
+
   /** Stops for good: leftover messages are dropped, the connection released. */
   end(state: 'finished' | 'failed', why: string): void {
     if (this.ended) return;
