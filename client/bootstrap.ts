@@ -12,7 +12,8 @@
  * config is stored only once the new gateway accepted it, so not even a
  * power cut mid-move can strand the device.
  */
-import { generateKeyPair, keyPairFromSeed, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
+import { generateKeyPair, keyPairFromSeed, privateKeyObject, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
+import { signFrame } from '../gateway/protocol/signing.js';
 import type { DeviceInfo, MigratePayload, ProvisionPayload } from '../gateway/protocol/bootstrap-frames.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { BootstrapInfo } from './bootstrap-config.js';
@@ -38,6 +39,7 @@ export interface DeviceEvents {
   operating: { appId: string; serverEp: string; resumed: boolean };
   keys_scheduled: RotateKeys;
   keys_switched: { serverPubKey: string; parentPubKey: string | null };
+  device_key_switched: { publicKey: string };
   moved: { kind: 'migrate' | 'provision'; from: string; to: string };
   move_failed: { kind: 'migrate' | 'provision'; to: string; reason: string };
   refused: { action: string; reason: string };
@@ -61,11 +63,12 @@ export interface BootstrapDeviceOptions {
 }
 
 /** ConfigStore keys. */
-const K = { identity: 'identity', config: 'config', serverKeys: 'server_keys', parentKeys: 'parent_keys', seq: 'seq', registered: 'registered_at' } as const;
+const K = { identity: 'identity', nextIdentity: 'next_identity', config: 'config', serverKeys: 'server_keys', parentKeys: 'parent_keys', seq: 'seq', registered: 'registered_at' } as const;
 
 export class BootstrapDevice {
   readonly events = new TypedEmitter<DeviceEvents>();
-  readonly keyPair: Ed25519KeyPair;
+  /** The device's identity; replaced at the effectiveAfter of a rotate_keys with newDeviceKey. */
+  keyPair: Ed25519KeyPair;
   private readonly log: TrailsLogger;
   private readonly now: () => number;
   private readonly backoff: BackoffOptions;
@@ -90,7 +93,7 @@ export class BootstrapDevice {
     this.skewMs = o.rotationSkewMs ?? DEFAULT_ROTATION_SKEW_MS;
     this.keyPair = loadIdentity(o.store);
     this.system = new DeviceSystemActions({
-      myKey: this.publicKey, now: this.now, skewMs: this.skewMs,
+      myKey: () => this.publicKey, now: this.now, skewMs: this.skewMs,
       provision: (p, answer) => this.onProvision(p, answer),
       rotateKeys: (r, answer) => this.onRotate(r, answer),
       migrate: (m, answer) => this.onMigrate(m, answer),
@@ -230,7 +233,11 @@ export class BootstrapDevice {
     if (r.newServerPubKey) this.serverKeys!.schedule(r.newServerPubKey, r.effectiveAfter);
     if (r.newParentPubKey) this.parentKeys!.schedule(r.newParentPubKey, r.effectiveAfter);
     this.saveKeys();
-    answer({ ack: true, result: { effectiveAfter: new Date(r.effectiveAfter).toISOString() } });
+    // A new identity of our own: kept (NVS) beside the old one until effectiveAfter, announced in the answer.
+    const next = r.newDeviceKey ? generateKeyPair() : undefined;
+    if (next) this.o.store.set(K.nextIdentity, { seed: Buffer.from(next.secretKey).toString('base64'), effectiveAfter: r.effectiveAfter });
+    const newChildPubKey = next ? `ed25519:${Buffer.from(next.publicKey).toString('base64')}` : undefined;
+    answer({ ack: true, result: { effectiveAfter: new Date(r.effectiveAfter).toISOString(), ...(newChildPubKey ? { newChildPubKey } : {}) } });
     this.events.emit('keys_scheduled', r);
     this.armSwitch();
   }
@@ -277,13 +284,33 @@ export class BootstrapDevice {
   private armSwitch(): void {
     if (this.switchTimer) clearTimeout(this.switchTimer);
     const due = [this.serverKeys?.snapshot.next, this.parentKeys?.snapshot.next].filter((n) => n).map((n) => n!.effectiveAfter + this.skewMs + 1);
+    const nextId = this.o.store.get<{ effectiveAfter: number }>(K.nextIdentity);
+    if (nextId) due.push(nextId.effectiveAfter + 1);
     if (due.length === 0) return;
     this.switchTimer = setTimeout(() => this.settleKeys(), Math.max(0, Math.min(...due) - this.now()));
     this.switchTimer.unref?.();
   }
 
+  /**
+   * From effectiveAfter the device is its new key: it stores it as its
+   * identity and re-registers with it; the messages not yet acked are signed
+   * again with the new key and go first.
+   */
+  private switchIdentity(): void {
+    const next = this.o.store.get<{ seed: string; effectiveAfter: number }>(K.nextIdentity);
+    if (!next || this.now() < next.effectiveAfter) return;
+    this.keyPair = keyPairFromSeed(new Uint8Array(Buffer.from(next.seed, 'base64')));
+    this.o.store.set(K.identity, { seed: next.seed });
+    this.o.store.delete(K.nextIdentity);
+    this.events.emit('device_key_switched', { publicKey: this.publicKey });
+    if (this._phase !== 'operating' || !this.cfg) return;
+    const carried = resign(this.leave('new device key'), this.keyPair);
+    this.operate(this.cfg, true).adopt(carried);
+  }
+
   private settleKeys(): void {
     this.switchTimer = null;
+    this.switchIdentity();
     const changed = [this.serverKeys?.settle(), this.parentKeys?.settle()].some(Boolean);
     if (changed && this.cfg) {
       this.install({ ...this.cfg, serverPubKey: this.serverKeys!.primary, parentPubKey: this.parentKeys!.primary });
@@ -336,4 +363,15 @@ function loadIdentity(store: ConfigStore): Ed25519KeyPair {
 /** Where an app is registered: which app at which gateway (resume there, register elsewhere). */
 function placeOf(cfg: TrailsConfig): string {
   return `${cfg.appId}@${toWsUrl(cfg.serverEp)}`;
+}
+
+/** Frames queued under the old identity, signed again with the new one (seqs and payloads unchanged). */
+function resign(entries: OutboxEntry[], pair: Ed25519KeyPair): OutboxEntry[] {
+  const key = privateKeyObject(pair.secretKey);
+  return entries.map((e) => {
+    const frame = JSON.parse(e.text) as Record<string, unknown>;
+    if (typeof frame.sig !== 'string') return e;
+    const { sig: _old, ...rest } = frame;
+    return { ...e, text: JSON.stringify(signFrame(rest, key)) };
+  });
 }

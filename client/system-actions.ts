@@ -20,6 +20,8 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; reason: string };
 export interface RotateKeys {
   newParentPubKey?: string;
   newServerPubKey?: string;
+  /** The device makes a new identity key, announces it in its answer, and uses it from effectiveAfter on. */
+  newDeviceKey?: boolean;
   effectiveAfter: number;
 }
 
@@ -64,10 +66,18 @@ export function checkRotate(payload: JsonValue, now: number, skewMs: number): Ch
   if (!Number.isFinite(at)) return fail('effectiveAfter must be an ISO 8601 instant');
   // The gateway refuses a past instant; a device whose clock is a little ahead still takes it.
   if (at < now - skewMs) return fail('effectiveAfter is in the past: old and new keys would not overlap');
-  if (p.newServerPubKey === undefined && p.newParentPubKey === undefined) return fail('rotate_keys names no new key');
+  if (p.newServerPubKey === undefined && p.newParentPubKey === undefined && p.newDeviceKey !== true) return fail('rotate_keys names no new key');
   if (p.newServerPubKey !== undefined && !isKey(p.newServerPubKey)) return fail('newServerPubKey must be an ed25519 key');
   if (p.newParentPubKey !== undefined && !isKey(p.newParentPubKey)) return fail('newParentPubKey must be an ed25519 key');
-  return { ok: true, value: { ...(p.newServerPubKey ? { newServerPubKey: p.newServerPubKey as string } : {}), ...(p.newParentPubKey ? { newParentPubKey: p.newParentPubKey as string } : {}), effectiveAfter: at } };
+  return {
+    ok: true,
+    value: {
+      ...(p.newServerPubKey ? { newServerPubKey: p.newServerPubKey as string } : {}),
+      ...(p.newParentPubKey ? { newParentPubKey: p.newParentPubKey as string } : {}),
+      ...(p.newDeviceKey === true ? { newDeviceKey: true } : {}),
+      effectiveAfter: at,
+    },
+  };
 }
 
 export function checkMigrate(payload: JsonValue): Checked<MigratePayload> {
@@ -79,7 +89,8 @@ export function checkMigrate(payload: JsonValue): Checked<MigratePayload> {
 }
 
 export interface SystemActionDeps {
-  myKey: string;
+  /** The device's current key (it changes with a rotate_keys of the device key). */
+  myKey: () => string;
   now: () => number;
   skewMs: number;
   /** Each is called after the checks passed; it answers (ack) and then acts. */
@@ -106,8 +117,8 @@ export class DeviceSystemActions implements SystemActionHook {
       this.d.refused(action, reason);
     };
     if (action === 'provision') {
-      const c = checkProvision(f, this.d.myKey);
-      return c.ok ? this.d.provision(c.value, answer) : refuse(c.reason, (f.payload as { childPubKey?: unknown } | null)?.childPubKey !== this.d.myKey);
+      const c = checkProvision(f, this.d.myKey());
+      return c.ok ? this.d.provision(c.value, answer) : refuse(c.reason, (f.payload as { childPubKey?: unknown } | null)?.childPubKey !== this.d.myKey());
     }
     if (action === 'rotate_keys') {
       const c = checkRotate(f.payload, this.d.now(), this.d.skewMs);

@@ -72,9 +72,11 @@ async function provision(ctx: ApiContext, req: FastifyRequest, reply: FastifyRep
 
 async function rotateKeys(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply): Promise<object> {
   const appId = appIdOf(req);
-  const b = req.body as { newParentPubKey?: string; newServerPubKey?: string; effectiveAfter: string; timeoutMs?: number };
+  const b = req.body as { newParentPubKey?: string; newServerPubKey?: string; newDeviceKey?: boolean; effectiveAfter: string; timeoutMs?: number };
   const at = futureInstant(b.effectiveAfter, ctx.hub.now(), 'body/effectiveAfter');
-  if (b.newParentPubKey === undefined && b.newServerPubKey === undefined) throw badRequest('body must name newParentPubKey, newServerPubKey or both');
+  if (b.newParentPubKey === undefined && b.newServerPubKey === undefined && b.newDeviceKey !== true) {
+    throw badRequest('body must name newParentPubKey, newServerPubKey, newDeviceKey: true, or several');
+  }
   if (b.newParentPubKey !== undefined) checkKey(b.newParentPubKey, 'body/newParentPubKey');
   if (b.newServerPubKey !== undefined) {
     checkKey(b.newServerPubKey, 'body/newServerPubKey');
@@ -87,6 +89,8 @@ async function rotateKeys(ctx: ApiContext, req: FastifyRequest, reply: FastifyRe
   const payload: Record<string, JsonValue> = { effectiveAfter: new Date(at).toISOString() };
   if (b.newParentPubKey !== undefined) payload.newParentPubKey = b.newParentPubKey;
   if (b.newServerPubKey !== undefined) payload.newServerPubKey = b.newServerPubKey;
+  // The device makes its new key itself and answers with it (system-actions.ts keyRotation).
+  if (b.newDeviceKey === true) payload.newDeviceKey = true;
   return sendSystem(ctx, req, reply, row, 'rotate_keys', payload, b.timeoutMs, { audit: {} });
 }
 

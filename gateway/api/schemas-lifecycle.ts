@@ -40,7 +40,7 @@ export const macParams = object({ mac }, ['mac']);
 export const provisionBody = object({
   parentId: uuid, appName: str(), serverEp: endpoint, parentPubKey: pubKey, serverPubKey: pubKey, secLevel, roleRefs, timeoutMs,
 });
-export const rotateKeysBody = object({ newParentPubKey: pubKey, newServerPubKey: pubKey, effectiveAfter: instant, timeoutMs }, ['effectiveAfter']);
+export const rotateKeysBody = object({ newParentPubKey: pubKey, newServerPubKey: pubKey, newDeviceKey: { type: 'boolean' }, effectiveAfter: instant, timeoutMs }, ['effectiveAfter']);
 export const migrateBody = object({ newServerEp: endpoint, newServerPubKey: pubKey, timeoutMs }, ['newServerEp', 'newServerPubKey']);
 export const serverKeyRotateBody = object({ effectiveAfter: instant }, ['effectiveAfter']);
 

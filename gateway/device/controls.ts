@@ -14,7 +14,7 @@ import type { ControlFrame, ControlResponseFrame, JsonValue } from '../protocol/
 import { verifyFrame } from '../protocol/signing.js';
 import type { AppStatus, ControlRow, ControlStatus } from '../store/types.js';
 import type { DeviceHub } from './hub.js';
-import { mergeMetadata, plannedDeparture } from './system-actions.js';
+import { mergeMetadata, plannedDeparture, keyRotation } from './system-actions.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
 
 export interface ControlRequest {
@@ -136,6 +136,7 @@ export class ControlService {
     if (cancels) app.status = 'cancelled';
     // An acked migrate/provision: the device leaves on purpose; its close is not a crash (system-actions.ts).
     const departs = f.ack && !cancels && !isFinal(app.status) ? plannedDeparture(row, now) : undefined;
+    const rotation = f.ack ? keyRotation(row, f.result) : undefined;
     if (departs) app.status = 'lost_contact';
     this.answering.add(row.correlation_id);
     this.hub.deps.committer.enqueue(
@@ -143,6 +144,7 @@ export class ControlService {
         w.updateControl(row.id, { status: 'answered', acked_at: now, ack_result_json: response });
         if (cancels) w.updateApp(row.app_id, { status: 'cancelled', updated_at: now });
         if (departs) w.updateApp(row.app_id, { status: 'lost_contact', metadata_json: mergeMetadata(this.hub.deps.store.getApp(row.app_id), departs), updated_at: now });
+        if (rotation) w.updateApp(row.app_id, { metadata_json: mergeMetadata(this.hub.deps.store.getApp(row.app_id), { key_rotation: rotation }), updated_at: now });
       },
       (err) => {
         this.answering.delete(row.correlation_id);

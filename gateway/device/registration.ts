@@ -11,7 +11,8 @@ import type { DisconnectFrame, ErrorCode, ReRegisterFrame, RegisterFrame, SecLev
 import { decodePublicKey } from '../protocol/keys.js';
 import { verifyFrame } from '../protocol/signing.js';
 import { acceptHandshake } from './encrypted.js';
-import type { AppPatch, AppRow, CrashType } from '../store/types.js';
+import { KEY_ROTATION_SKEW_MS, keyAllowed, withoutRotation } from './system-actions.js';
+import type { AppPatch, AppRow, CrashType, StoreWriter } from '../store/types.js';
 import type { DeviceHub } from './hub.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
 import { SEC_RANK } from './hub-types.js';
@@ -28,8 +29,10 @@ export class RegistrationHandler {
     if (refusal) return this.refuse(state, f.app_id, refusal);
     const keyOrRefusal = this.checkRegisterAuth(state, f, raw, tier, existing?.last_auth_ts ?? 0);
     if ('code' in keyOrRefusal) return this.refuse(state, f.app_id, keyOrRefusal);
-    // An app made by a claim takes only the key its device was pinned to at first contact (TOFU; bootstrap.ts).
-    const pinned = existing ? this.hub.bootstrap.checkPinnedKey(state, f.app_id, f.child_pub_key) : undefined;
+    const rotated = existing !== undefined && existing.status !== 'scheduled' && this.keyCheck(existing, f.child_pub_key) === 'rotated';
+    // An app made by a claim takes only the key its device was pinned to at first contact (TOFU; bootstrap.ts),
+    // or the new key a rotate_keys announced.
+    const pinned = existing && !rotated ? this.hub.bootstrap.checkPinnedKey(state, f.app_id, f.child_pub_key) : undefined;
     if (pinned) return this.refuse(state, f.app_id, pinned);
 
     const now = this.hub.nowIso();
@@ -62,11 +65,12 @@ export class RegistrationHandler {
       updated_at: now,
     };
     if (f.role_refs) patch.role_refs = f.role_refs;
+    if (rotated) patch.metadata_json = withoutRotation(existing.metadata_json);
     this.hub.bind(app);
     this.hub.deps.committer.enqueue(
       (w) =>
         existing
-          ? w.updateApp(f.app_id, patch)
+          ? (w.updateApp(f.app_id, patch), rotated && this.repin(w, f.app_id, f.child_pub_key))
           : w.insertApp({ app_id: f.app_id, parent_id: f.parent_id, app_name: f.app_name, created_at: now, ...patch, status: app.status }),
       this.answerRegistered(state, app, sealing.answer),
     );
@@ -75,17 +79,18 @@ export class RegistrationHandler {
   reRegister(state: ConnState, f: ReRegisterFrame, raw: SignedFrame): void {
     const row = this.current(f.app_id);
     if (!row) return this.refuse(state, f.app_id, { code: 'registration_failed', message: `no app ${f.app_id} to re_register; send register` });
-    if (row.pub_key !== f.pub_key) return this.refuse(state, f.app_id, this.owned(state, row, f.pub_key));
+    const keyUse = this.keyCheck(row, f.pub_key);
+    if (keyUse === 'no') return this.refuse(state, f.app_id, this.owned(state, row, f.pub_key));
     if (!canResume(row.status)) return this.refuse(state, f.app_id, { code: 'app_terminal', message: `app ${f.app_id} is ${row.status} and cannot resume` });
     const tier = (row.sec_level ?? 'open') as SecLevel;
     if (tier === 'full' && !state.conn.secure) return this.refuse(state, f.app_id, { code: 'tier_requires_tls', message: 'a full-tier app must connect over wss://' });
     let key: KeyObject | null = null;
     if (tier !== 'open') {
-      key = publicKeyObject(decodePublicKey(row.pub_key)!);
+      key = publicKeyObject(decodePublicKey(f.pub_key)!);
       const bad = this.checkSignedControlFrame(f, raw, key, row.last_auth_ts);
       if (bad) return this.refuse(state, f.app_id, bad);
     }
-    const app = this.newLive(state, f.app_id, row.parent_id, row.namespace, tier, row.pub_key!, tier === 'encrypted' ? null : key, this.highSeqOf(f.app_id, row));
+    const app = this.newLive(state, f.app_id, row.parent_id, row.namespace, tier, f.pub_key, tier === 'encrypted' ? null : key, this.highSeqOf(f.app_id, row));
     const sealing = this.seal(state, app, f.child_ephemeral);
     if ('code' in sealing) return this.refuse(state, f.app_id, sealing);
     app.status = 'running';
@@ -93,7 +98,7 @@ export class RegistrationHandler {
     const now = this.hub.nowIso();
     this.hub.bind(app);
     this.hub.deps.committer.enqueue(
-      (w) =>
+      (w) => {
         w.updateApp(f.app_id, {
           status: 'running',
           connected_at: now,
@@ -101,7 +106,10 @@ export class RegistrationHandler {
           server_instance: this.hub.options.serverInstance,
           last_auth_ts: app.lastAuthTs,
           updated_at: now,
-        }),
+          ...(keyUse === 'rotated' ? { pub_key: f.pub_key, metadata_json: withoutRotation(row.metadata_json) } : {}),
+        });
+        if (keyUse === 'rotated') this.repin(w, f.app_id, f.pub_key);
+      },
       this.answerRegistered(state, app, sealing.answer),
     );
   }
@@ -130,6 +138,7 @@ export class RegistrationHandler {
   /** A connection ended without disconnect: connected/running apps crashed (spec §7). */
   markCrashed(app: LiveApp, crashType: CrashType): void {
     if (app.status !== 'connected' && app.status !== 'running') return;
+    if (this.switchingKey(app)) return this.markSwitching(app);
     const now = this.hub.nowIso();
     app.status = 'crashed';
     this.hub.deps.committer.enqueue(
@@ -143,6 +152,27 @@ export class RegistrationHandler {
         const e = this.hub.deps.events;
         e.emit({ type: 'crash', app_id: app.appId, parent_id: app.parentId, namespace: app.namespace, at: now, crash_type: crashType });
       },
+    );
+  }
+
+  /**
+   * A device whose own key rotation is due leaves to come back with its new
+   * key: a planned departure, like an acked migrate, so lost_contact and no crash.
+   */
+  private switchingKey(app: LiveApp): boolean {
+    const row = this.hub.deps.store.getApp(app.appId);
+    if (!row) return false;
+    const rot = (row.metadata_json as { key_rotation?: { effective_after?: string } } | null)?.key_rotation;
+    const at = rot?.effective_after ? Date.parse(rot.effective_after) : NaN;
+    return Number.isFinite(at) && this.hub.now() >= at - KEY_ROTATION_SKEW_MS;
+  }
+
+  private markSwitching(app: LiveApp): void {
+    const now = this.hub.nowIso();
+    app.status = 'lost_contact';
+    this.hub.deps.committer.enqueue(
+      (w) => w.updateApp(app.appId, { status: 'lost_contact', disconnected_at: now, updated_at: now }),
+      (err) => err || this.emitStatus(app, now, 'lost_contact'),
     );
   }
 
@@ -171,13 +201,26 @@ export class RegistrationHandler {
       if (SEC_RANK[tier] < SEC_RANK[wanted]) return { code: 'tier_mismatch', message: `app ${f.app_id} was declared ${wanted}; register at that tier` };
       return undefined;
     }
-    if (existing.pub_key !== f.child_pub_key) return this.owned(state, existing, f.child_pub_key);
+    if (this.keyCheck(existing, f.child_pub_key) === 'no') return this.owned(state, existing, f.child_pub_key);
     const had = (existing.sec_level ?? 'open') as SecLevel;
     if (SEC_RANK[tier] < SEC_RANK[had]) return { code: 'tier_mismatch', message: `app ${f.app_id} is ${had}; it is never accepted at a lower tier` };
     if (!canResume(existing.status)) return { code: 'app_terminal', message: `app ${f.app_id} is already ${existing.status}` };
     const live = this.hub.liveApp(f.app_id);
     if (live && live.conn === state) return { code: 'already_registered', message: `app ${f.app_id} is already registered on this connection` };
     return undefined;
+  }
+
+  /** The app's key, or during a rotate_keys of the device's own key the new one from its effectiveAfter on. */
+  private keyCheck(row: AppRow, presented: string): 'current' | 'rotated' | 'no' {
+    return keyAllowed(row, presented, this.hub.now(), KEY_ROTATION_SKEW_MS);
+  }
+
+  /** After a rotation the first-contact pin follows the device to its new key. */
+  private repin(w: StoreWriter, appId: string, newKey: string): void {
+    const pin = this.hub.deps.store.bootstrapDeviceByApp(appId);
+    if (!pin || pin.child_pub_key === newKey) return;
+    w.deleteBootstrapDevice(pin.child_pub_key);
+    w.insertBootstrapDevice({ ...pin, child_pub_key: newKey });
   }
 
   /**

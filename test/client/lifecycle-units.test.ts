@@ -94,7 +94,7 @@ describe('system controls on the device', () => {
   function run(action: string, payload: object, now = 5_000_000): { answers: ControlAnswer[]; refused: string[]; acted: string[] } {
     const out = { answers: [] as ControlAnswer[], refused: [] as string[], acted: [] as string[] };
     const hook = new DeviceSystemActions({
-      myKey: me, now: () => now, skewMs: 1000,
+      myKey: () => me, now: () => now, skewMs: 1000,
       provision: (_p, answer) => (out.acted.push('provision'), answer({ ack: true })),
       rotateKeys: (_r, answer) => (out.acted.push('rotate_keys'), answer({ ack: true })),
       migrate: (_m, answer) => (out.acted.push('migrate'), answer({ ack: true })),

@@ -128,3 +128,33 @@ describe('full tier', () => {
     expect(tls.c.last()).toMatchObject({ type: 'registered', sec_level: 'full' });
   });
 });
+
+describe('rotation of a device key (rotate_keys with newDeviceKey)', () => {
+  it('takes the old key until effectiveAfter, the new one from then on, both within a minute of the switch', () => {
+    const { h, c, d } = signedApp();
+    c.drop();
+    h.commit();
+    const successor = new Device(d.appId, 'signed', null, h.clock.now() + 10);
+    const at = h.clock.now() + 10 * 60_000;
+    h.store.transaction((w) => w.updateApp(d.appId, { metadata_json: { key_rotation: { new_pub_key: successor.pubKey, effective_after: new Date(at).toISOString() } } }));
+    const early = h.connect();
+    early.frame(successor.reRegister());
+    h.commit();
+    expect(early.last()).toMatchObject({ type: 'error', code: 'app_owned' }); // not yet
+    h.clock.advance(10 * 60_000 + 61_000);
+    const late = h.connect();
+    const newcomer = new Device(d.appId, 'signed', null, h.clock.now());
+    Object.assign(newcomer, { keys: successor.keys, pubKey: successor.pubKey });
+    late.frame(newcomer.reRegister());
+    h.commit();
+    expect(late.last()).toMatchObject({ type: 'registered', app_id: d.appId });
+    expect(h.store.getApp(d.appId)).toMatchObject({ pub_key: successor.pubKey, metadata_json: null });
+    late.drop();
+    h.commit();
+    const old = h.connect();
+    const oldAgain = new Device(d.appId, 'signed', null, h.clock.now() + 5);
+    Object.assign(oldAgain, { keys: d.keys, pubKey: d.pubKey });
+    old.frame(oldAgain.reRegister());
+    expect(old.last()).toMatchObject({ type: 'error', code: 'app_owned' }); // the old key is over
+  });
+});

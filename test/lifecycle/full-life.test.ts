@@ -59,6 +59,34 @@ async function operatingDevice(over: Parameters<typeof bootDevice>[2] = {}): Pro
 
 const inbound = (gw: RunningGateway, appId: string) => gw.store.messages(appId).filter((m) => m.direction === 'in').map((m) => [m.seq, m.payload_json]);
 
+describe('rotation of the device key', () => {
+  it('rotate_keys with newDeviceKey: the device switches identity at effectiveAfter, with no gap, and the pin follows', async () => {
+    const { d, appId } = await operatingDevice();
+    d.device.status({ n: 1 });
+    await until(() => inbound(gwA, appId).length === 1, 3000, 'first status');
+    const oldKey = d.device.publicKey;
+    const effectiveAfter = new Date(Date.now() + 1500).toISOString();
+    const switched = next(d.device, 'device_key_switched', () => true, 8000);
+    const rotate = await api(gwA, parent, 'POST', `/api/v1/apps/${appId}/rotate-keys`, { newDeviceKey: true, effectiveAfter });
+    expect(rotate.status).toBe(200);
+    const newKey: string = rotate.body.response.result.newChildPubKey;
+    expect(newKey).not.toBe(oldKey);
+    expect(gwA.store.getApp(appId)!.metadata_json).toMatchObject({ key_rotation: { new_pub_key: newKey, effective_after: effectiveAfter } });
+    d.device.status({ n: 2 }); // still under the old key: it keeps working until the switch
+    await until(() => inbound(gwA, appId).length === 2, 3000, 'status under the old key');
+    expect(await switched).toEqual({ publicKey: newKey });
+    await until(() => gwA.store.getApp(appId)?.pub_key === newKey, 5000, 'the gateway took the new key');
+    d.device.status({ n: 3 });
+    await until(() => inbound(gwA, appId).length === 3, 5000, 'status under the new key');
+    expect(inbound(gwA, appId)).toEqual([[1, { n: 1 }], [2, { n: 2 }], [3, { n: 3 }]]);
+    const row = gwA.store.getApp(appId)!;
+    expect(row.status).toBe('running');
+    expect((row.metadata_json as Record<string, unknown> | null)?.key_rotation).toBeUndefined();
+    expect(gwA.store.bootstrapDeviceByApp(appId)?.child_pub_key).toBe(newKey);
+    expect(gwA.store.crashes({ app_id: appId })).toEqual([]);
+  });
+});
+
 describe('a device life across two gateways', () => {
   it('bootstrap → claim → provision → operate → rotate_keys → migrate → re-parent', async () => {
     const { d, appId } = await operatingDevice();
