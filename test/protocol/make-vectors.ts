@@ -23,6 +23,8 @@ export function vectors(): object {
     { signer: 'device', frame: { type: 're_register', app_id: appId, last_seq: 1, pub_key: encodePublicKey(device.publicKey), timestamp: 1795300000200 } },
     { signer: 'device', frame: { type: 'control_response', app_id: appId, correlation_id: '0b7e8c4a-1111-4222-8333-944455556666', ack: true, result: { applied: true }, timestamp: 1795300000300 } },
     { signer: 'device', frame: { type: 'disconnect', app_id: appId, reason: 'completed', timestamp: 1795300000400 } },
+    { signer: 'device', frame: { type: 'bootstrap_register', child_pub_key: encodePublicKey(device.publicKey), parent_pub_key: encodePublicKey(gateway.publicKey), device_info: { chip: 'ESP32-S3', mac: 'AA:BB:CC:DD:EE:FF', firmware: 'v1.0.3', flash_id: 'c84017' }, timestamp: 1795300000500 } },
+    { signer: 'gateway', frame: { type: 'control', app_id: appId, action: 'provision', correlation_id: '1c9f0d2e-5555-4666-8777-988899990000', payload: { appId, parentId: '440e7300-d18a-40c3-b605-335544330000', appName: 'kitchen-sensor', serverEp: null, parentPubKey: null, serverPubKey: encodePublicKey(gateway.publicKey), secLevel: 'encrypted', roleRefs: [], childPubKey: encodePublicKey(device.publicKey) }, issued_at: 1795300000600, expires_at: 1795300300600 } },
     { signer: 'gateway', frame: { type: 'control', app_id: appId, action: 'reconfig', correlation_id: '0b7e8c4a-1111-4222-8333-944455556666', payload: { rate: 5 }, issued_at: 1795300000250, expires_at: 1795300300250 } },
   ];
   return {
