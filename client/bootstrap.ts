@@ -168,7 +168,7 @@ export class BootstrapDevice {
         const cfg = configFromProvision(p, { serverEp: this.o.info.serverEp, parentPubKey: this.o.info.parentPubKey });
         this.install(cfg);
         this.events.emit('provisioned', { appId: cfg.appId, parentId: cfg.parentId, serverEp: cfg.serverEp });
-        setImmediate(() => this._phase !== 'stopped' && this.operate(cfg, false));
+        setImmediate(() => this._phase !== 'stopped' && void this.operateProvisioned(cfg));
         return true;
       },
       onRefused: (reason) => this.refused('provision', reason),
@@ -177,6 +177,25 @@ export class BootstrapDevice {
   }
 
   // ── operating ─────────────────────────────────────────────────────
+
+  /**
+   * The first config a claim gave. When it names another server the device
+   * tries it within the move bounds; if it cannot register there it forgets
+   * that config and makes first contact again, where the provision is owed
+   * to it once more: a wrong or unreachable serverEp never bricks a device.
+   */
+  private async operateProvisioned(cfg: TrailsConfig): Promise<void> {
+    const client = this.operate(cfg, false);
+    if (toWsUrl(cfg.serverEp) === toWsUrl(this.o.info.serverEp)) return;
+    const outcome = await waitRegistered(client, this.o.move);
+    if (outcome === 'ok' || this._phase === 'stopped' || this.current !== client) return;
+    this.log.warn(`could not register at ${cfg.serverEp} (${outcome}); back to first contact`);
+    this.leave('provisioned server out of reach');
+    this.cfg = null;
+    this.o.store.delete(K.config);
+    this.events.emit('move_failed', { kind: 'provision', to: cfg.serverEp, reason: outcome });
+    this.startFirstContact();
+  }
 
   private operate(cfg: TrailsConfig, resume: boolean, keys: KeyTrust = this.serverKeys!): TrailsClient {
     this.setPhase('operating');

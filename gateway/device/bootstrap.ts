@@ -175,7 +175,10 @@ export class BootstrapService {
         this.stats.accepted++;
         const row = this.hub.deps.store.getBootstrapDevice(f.child_pub_key)!;
         this.hub.send(state, this.hub.deps.identity.sign({ type: 'bootstrap_pending' as const, child_pub_key: f.child_pub_key, expires_at: Date.parse(row.expires_at) }));
-        if (row.status === 'claimed' && row.provision_status !== 'acked') this.provisions.send(state, row);
+        // Owed: not yet acked, or acked by a device that never registered where it
+        // was sent (it came back to first contact: that server was out of reach).
+        const neverArrived = row.claimed_app_id !== null && this.hub.deps.store.getApp(row.claimed_app_id)?.status === 'scheduled';
+        if (row.status === 'claimed' && (row.provision_status !== 'acked' || neverArrived)) this.provisions.send(state, row);
       },
     );
   }

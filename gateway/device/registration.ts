@@ -11,7 +11,7 @@ import type { DisconnectFrame, ErrorCode, ReRegisterFrame, RegisterFrame, SecLev
 import { decodePublicKey } from '../protocol/keys.js';
 import { verifyFrame } from '../protocol/signing.js';
 import { acceptHandshake } from './encrypted.js';
-import { KEY_ROTATION_SKEW_MS, keyAllowed, withoutRotation } from './system-actions.js';
+import { hasDeparture, KEY_ROTATION_SKEW_MS, keyAllowed, withoutDeparture, withoutRotation } from './system-actions.js';
 import type { AppPatch, AppRow, CrashType, StoreWriter } from '../store/types.js';
 import type { DeviceHub } from './hub.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
@@ -66,6 +66,7 @@ export class RegistrationHandler {
     };
     if (f.role_refs) patch.role_refs = f.role_refs;
     if (rotated) patch.metadata_json = withoutRotation(existing.metadata_json);
+    if (existing && hasDeparture(existing.metadata_json)) patch.metadata_json = withoutDeparture(patch.metadata_json ?? existing.metadata_json);
     this.hub.bind(app);
     this.hub.deps.committer.enqueue(
       (w) =>
@@ -107,6 +108,7 @@ export class RegistrationHandler {
           last_auth_ts: app.lastAuthTs,
           updated_at: now,
           ...(keyUse === 'rotated' ? { pub_key: f.pub_key, metadata_json: withoutRotation(row.metadata_json) } : {}),
+          ...(hasDeparture(row.metadata_json) ? { metadata_json: withoutDeparture(keyUse === 'rotated' ? withoutRotation(row.metadata_json) : row.metadata_json) } : {}),
         });
         if (keyUse === 'rotated') this.repin(w, f.app_id, f.pub_key);
       },

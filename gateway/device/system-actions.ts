@@ -46,7 +46,23 @@ export const KEY_ROTATION_SKEW_MS = 60_000;
 
 /** metadata_json without a finished key rotation. */
 export function withoutRotation(meta: JsonValue | null): JsonValue | null {
-  const { key_rotation: _done, ...rest } = asObject(meta);
+  return without(meta, ['key_rotation']);
+}
+
+/** metadata_json without the marks of a planned departure: the device is back. */
+export function withoutDeparture(meta: JsonValue | null): JsonValue | null {
+  return without(meta, ['migrated_to', 'migrated_at', 'provisioned_to', 'provisioned_at']);
+}
+
+/** Whether metadata_json carries a departure mark (so a return must clear it). */
+export function hasDeparture(meta: JsonValue | null): boolean {
+  const m = asObject(meta);
+  return 'migrated_to' in m || 'provisioned_to' in m;
+}
+
+function without(meta: JsonValue | null, keys: string[]): JsonValue | null {
+  const rest = { ...asObject(meta) };
+  for (const k of keys) delete rest[k];
   return Object.keys(rest).length > 0 ? rest : null;
 }
 

@@ -59,6 +59,29 @@ async function operatingDevice(over: Parameters<typeof bootDevice>[2] = {}): Pro
 
 const inbound = (gw: RunningGateway, appId: string) => gw.store.messages(appId).filter((m) => m.direction === 'in').map((m) => [m.seq, m.payload_json]);
 
+describe('a claim that names a server out of reach', () => {
+  it('the device tries it within its bounds, then makes first contact again and is owed the provision once more', async () => {
+    const d = bootDevice(gwA, parent.pubKey, { move: { attempts: 2, timeoutMs: 2_000 } });
+    devices.push(d);
+    const pending = next(d.device, 'pending');
+    d.device.start();
+    await pending;
+    const appId = crypto.randomUUID();
+    const failed = next(d.device, 'move_failed', () => true, 8000);
+    const claim = await api(gwA, parent, 'POST', '/api/v1/claim', {
+      parentId: parent.appId, childMac: d.mac, appId, appName: 'far-away',
+      newConfig: { serverEp: 'http://127.0.0.1:9', serverPubKey: gwA.identity.publicKeyText },
+    });
+    expect(claim.status).toBe(201);
+    const again = next(d.device, 'provisioned', () => true, 12_000);
+    expect(await failed).toMatchObject({ kind: 'provision', to: 'http://127.0.0.1:9' });
+    expect(d.store.get('config')).toBeUndefined(); // the unreachable config is forgotten
+    expect(await again).toMatchObject({ appId, serverEp: 'http://127.0.0.1:9' }); // owed again at first contact
+    expect(gwA.store.getApp(appId)?.status).toBe('scheduled');
+    expect(gwA.store.bootstrapDeviceByApp(appId)?.status).toBe('claimed');
+  });
+});
+
 describe('rotation of the device key', () => {
   it('rotate_keys with newDeviceKey: the device switches identity at effectiveAfter, with no gap, and the pin follows', async () => {
     const { d, appId } = await operatingDevice();
@@ -173,6 +196,7 @@ describe('a device life across two gateways', () => {
     expect(d.store.get('config')).toMatchObject({ serverEp: gwA.url, serverPubKey: gwA.identity.publicKeyText });
     await until(() => gwA.store.getApp(appId)?.status === 'running', 3000, 'running again');
     expect(gwA.store.crashes({ app_id: appId })).toEqual([]);
+    expect((gwA.store.getApp(appId)!.metadata_json as Record<string, unknown> | null)?.migrated_to).toBeUndefined(); // back: the mark is gone
     d.device.status({ back: true });
     await until(() => inbound(gwA, appId).length === 1, 3000, 'status after return');
     expect(inbound(gwA, appId)).toEqual([[1, { back: true }]]);
