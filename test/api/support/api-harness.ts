@@ -62,13 +62,4 @@ export async function call<T = any>(gw: RunningGateway, signer: Signer | null, m
   return { status: res.statusCode, body: parsed as T, headers: res.headers };
 }
 
-/** Polls `check` until it is truthy or `ms` pass. */
-export async function until<T>(check: () => T | undefined | false | null, ms = 5000, what = 'condition'): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+export { until } from '../../support/until.js';
