@@ -15,7 +15,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import type { GatewayConfig } from '../../gateway/config.js';
 import type { SqliteStore } from '../../gateway/store/sqlite/sqlite-store.js';
-import { admin, call, cleanDirs, startTestGateway, until, type Signer } from './support/api-harness.js';
+import { as, admin, call, cleanDirs, startTestGateway, until } from './support/api-harness.js';
 import { SimLink, simApp, type SimApp } from './support/sim-device.js';
 
 let gw: RunningGateway | undefined;
@@ -27,7 +27,6 @@ afterEach(async () => {
 });
 afterAll(cleanDirs);
 
-const as = (app: SimApp): Signer => ({ key: app.key, appId: app.appId });
 
 interface Tree {
   g: RunningGateway;

@@ -7,7 +7,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import { startGateway } from '../../gateway/app.js';
-import { admin, call, cleanDirs, startTestGateway, testConfig, until, type Signer } from './support/api-harness.js';
+import { as, admin, call, cleanDirs, startTestGateway, testConfig, until } from './support/api-harness.js';
 import { SimLink, simApp, type SimApp } from './support/sim-device.js';
 
 let gw: RunningGateway | undefined;
@@ -20,7 +20,6 @@ afterEach(async () => {
 });
 afterAll(cleanDirs);
 
-const as = (app: SimApp): Signer => ({ key: app.key, appId: app.appId });
 const declare = (parentId: string, over: object = {}) => ({ parentId, appId: crypto.randomUUID(), appName: 'worker', startDeadline: 300, ...over });
 
 async function withRoot(): Promise<{ g: RunningGateway; root: SimApp }> {

@@ -5,7 +5,7 @@
  */
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
-import { admin, call, cleanDirs, startTestGateway, until, type Signer } from './support/api-harness.js';
+import { as, admin, call, cleanDirs, startTestGateway, until } from './support/api-harness.js';
 import { SimLink, simApp, type SimApp } from './support/sim-device.js';
 
 let gw: RunningGateway | undefined;
@@ -17,7 +17,6 @@ afterEach(async () => {
 });
 afterAll(cleanDirs);
 
-const as = (app: SimApp): Signer => ({ key: app.key, appId: app.appId });
 
 async function setup(): Promise<{ g: RunningGateway; link: SimLink; parent: SimApp; child: SimApp }> {
   gw = await startTestGateway();

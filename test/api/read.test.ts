@@ -8,8 +8,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
-import { admin, call, cleanDirs, startTestGateway, until, type Signer } from './support/api-harness.js';
-import { SimLink, simApp, type SimApp } from './support/sim-device.js';
+import { as, admin, call, cleanDirs, startTestGateway, until } from './support/api-harness.js';
+import { SimLink, simApp } from './support/sim-device.js';
 
 let gw: RunningGateway;
 let a: SimLink;
@@ -19,7 +19,6 @@ const left = simApp(root.appId, 'left');
 const leaf = simApp(left.appId, 'leaf', 'answer', 'lab');
 const right = simApp(root.appId, 'right');
 const other = simApp(null, 'other', 'answer', 'elsewhere');
-const as = (app: SimApp): Signer => ({ key: app.key, appId: app.appId });
 const GHOST = '00000000-0000-4000-8000-00000000dead';
 
 beforeAll(async () => {

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import { signRequest } from '../../gateway/auth/request-signing.js';
-import { admin, call, cleanDirs, startTestGateway, until, type Signer } from './support/api-harness.js';
+import { as, admin, call, cleanDirs, startTestGateway, until, type Signer } from './support/api-harness.js';
 import { SimLink, simApp, type SimApp } from './support/sim-device.js';
 import { openWatch, type WatchClient } from './support/watch-client.js';
 
@@ -21,7 +21,6 @@ afterEach(async () => {
 });
 afterAll(cleanDirs);
 
-const as = (app: SimApp): Signer => ({ key: app.key, appId: app.appId });
 
 async function setup(): Promise<{ g: RunningGateway; link: SimLink; root: SimApp; kid: SimApp }> {
   gw = await startTestGateway();

@@ -10,6 +10,7 @@ import { startGateway, type RunningGateway } from '../../../gateway/app.js';
 import { defaultConfig, type GatewayConfig } from '../../../gateway/config.js';
 import type { Ed25519KeyPair } from '../../../gateway/crypto/ed25519.js';
 import { signRequest } from '../../../gateway/auth/request-signing.js';
+import type { SimApp } from './sim-device.js';
 
 export interface Signer {
   key: Ed25519KeyPair;
@@ -41,6 +42,9 @@ export function testConfig(over: Partial<GatewayConfig> = {}): GatewayConfig {
 export async function startTestGateway(over: Partial<GatewayConfig> = {}): Promise<RunningGateway> {
   return startGateway(testConfig(over));
 }
+
+/** Signs as a registered app: its key, and X-Trails-App naming it. */
+export const as = (app: Pick<SimApp, 'key' | 'appId'>): Signer => ({ key: app.key, appId: app.appId });
 
 export function admin(gw: RunningGateway): Signer {
   return { key: gw.admin.pair };
