@@ -49,6 +49,12 @@ export interface RunningGateway {
 export interface GatewayOverrides {
   clock?: Clock;
   logger?: Logger;
+  /**
+   * A failed fsync. The kernel may have dropped the pages it could not write,
+   * so the process exits (systemd restarts it and SQLite recovers from what is
+   * really on disk) rather than go on promising durability; tests override it.
+   */
+  onStorageFatal?: (err: Error) => void;
 }
 
 export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<RunningGateway> {
@@ -61,7 +67,13 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const admin = loadOrCreateAdminKey(config.dataDir);
   if (admin.created) log.info({ adminPubKey: admin.publicKeyText }, 'created the local admin key (admin.key)');
 
-  const store = openSqliteStore(join(config.dataDir, 'trails.db'));
+  const onStorageFatal =
+    overrides.onStorageFatal ??
+    ((err: Error) => {
+      log.fatal({ err }, 'fsync of the database failed; exiting so that nothing unflushed is acknowledged');
+      process.exit(75);
+    });
+  const store = openSqliteStore(join(config.dataDir, 'trails.db'), { onFatal: onStorageFatal });
   const events = new EventBus((err) => log.error({ err }, 'event listener failed'));
   // 1024 writes at most per commit keeps each event-loop turn short under load
   // (new sockets are accepted between turns) while one fsync still covers many frames.

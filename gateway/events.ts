@@ -51,4 +51,9 @@ export class EventBus {
   get size(): number {
     return this.listeners.size;
   }
+
+  /** False when nobody listens: a publisher may then skip building the event. */
+  get active(): boolean {
+    return this.listeners.size > 0;
+  }
 }

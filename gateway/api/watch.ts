@@ -49,7 +49,8 @@ export class WatchServer {
   /** app_id channels by app, so an event costs one look-up however many `trails wait` run. */
   private readonly byApp = new Map<string, Channel>();
   private readonly dirty = new Set<Channel>();
-  private readonly unsubscribe: () => void;
+  /** Held only while some channel exists: with nobody watching, ingest builds no events at all. */
+  private unsubscribe?: () => void;
   private readonly maxBuffered: number;
   private readonly maxWatchers: number;
   private flushScheduled = false;
@@ -59,12 +60,11 @@ export class WatchServer {
   constructor(
     private readonly ctx: ApiContext,
     private readonly auth: RequestAuthenticator,
-    events: EventBus,
+    private readonly events: EventBus,
     opts: WatchOptions = {},
   ) {
     this.maxBuffered = opts.maxBufferedBytes ?? 4 << 20;
     this.maxWatchers = opts.maxWatchers ?? 10_000;
-    this.unsubscribe = events.subscribe((e) => this.onEvent(e));
   }
 
   get size(): number {
@@ -76,7 +76,8 @@ export class WatchServer {
   }
 
   close(): void {
-    this.unsubscribe();
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     for (const ch of this.channels.values()) for (const w of ch.watchers) w.ws.close(1001, 'gateway stopping');
     this.channels.clear();
     this.byApp.clear();
@@ -161,6 +162,7 @@ export class WatchServer {
     if (!ch) {
       ch = new Channel(key, f, this.ctx.store);
       this.channels.set(key, ch);
+      this.unsubscribe ??= this.events.subscribe((e) => this.onEvent(e));
       if (f.app_id) this.byApp.set(f.app_id, ch);
     }
     return ch;
@@ -176,6 +178,10 @@ export class WatchServer {
     this.channels.delete(ch.key);
     if (ch.filter.app_id && this.byApp.get(ch.filter.app_id) === ch) this.byApp.delete(ch.filter.app_id);
     this.dirty.delete(ch);
+    if (this.channels.size === 0) {
+      this.unsubscribe?.();
+      this.unsubscribe = undefined;
+    }
   }
 
   // ── live events ───────────────────────────────────────────────────

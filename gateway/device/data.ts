@@ -109,9 +109,10 @@ export class DataHandler {
 
   private emit(app: LiveApp, f: MessageFrame, at: string, newStatus: AppStatus | undefined): void {
     const events = this.hub.deps.events;
-    const ref = { app_id: app.appId, parent_id: app.parentId, namespace: app.namespace, at };
-    events.emit({ ...ref, type: 'message', msg_type: f.header.msg_type, seq: f.header.seq, payload: f.payload });
-    if (newStatus) events.emit({ ...ref, type: 'app_status', status: newStatus });
+    if (!events.active) return;
+    const { appId: app_id, parentId: parent_id, namespace } = app;
+    events.emit({ app_id, parent_id, namespace, at, type: 'message', msg_type: f.header.msg_type, seq: f.header.seq, payload: f.payload });
+    if (newStatus) events.emit({ app_id, parent_id, namespace, at, type: 'app_status', status: newStatus });
   }
 }
 

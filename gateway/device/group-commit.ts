@@ -1,8 +1,8 @@
 /**
  * Group commit: writes queued during one turn of the event loop are committed
- * in one transaction, so one fsync covers many frames. Each write's callback
- * (typically: send the ack) runs only after that commit returned, so an ack
- * never leaves before its row is durable. A write that fails alone (a
+ * in one transaction, and one fsync covers many such transactions. Each
+ * write's callback (typically: send the ack) runs only once the store says
+ * the commit is on disk, so an ack never leaves before its row is durable. A write that fails alone (a
  * constraint) is reported to its own callback; the rest of the batch commits.
  */
 import type { GatewayStore, StoreWriter } from '../store/types.js';
@@ -29,6 +29,8 @@ export class GroupCommitter {
   ) {}
 
   enqueue(op: WriteOp, done: Committed = noop): void {
+    // Acks of commits flushed since the last frame go out now, mid-turn.
+    this.store.pollDurable();
     this.ops.push(op);
     this.callbacks.push(done);
     if (this.ops.length >= this.maxBatch) this.flush();
@@ -59,7 +61,21 @@ export class GroupCommitter {
     this.stats.commits += 1;
     this.stats.writes += ops.length;
     this.stats.maxBatch = Math.max(this.stats.maxBatch, ops.length);
-    for (let i = 0; i < callbacks.length; i++) callbacks[i]!(results[i]);
+    this.release(callbacks, results);
+  }
+
+  /**
+   * Callbacks run once the commit is on disk, in the order of their writes
+   * (the store's flushes finish in commit order, so acks keep their order).
+   * A write that failed waits with the rest, to keep that order; a batch with
+   * nothing written has nothing to wait for.
+   */
+  private release(callbacks: Committed[], results: Array<Error | undefined>): void {
+    const answer = (flushErr?: Error): void => {
+      for (let i = 0; i < callbacks.length; i++) callbacks[i]!(results[i] ?? flushErr);
+    };
+    if (results.every((r) => r !== undefined)) answer();
+    else this.store.whenDurable(answer);
   }
 
   /**
@@ -72,10 +88,10 @@ export class GroupCommitter {
     try {
       this.store.transaction((w) => {
         for (const op of ops) op(w);
-      });
+      }, DEFER);
       return ops.map(() => undefined);
     } catch {
-      return this.store.batch(ops);
+      return this.store.batch(ops, DEFER);
     }
   }
 
@@ -85,3 +101,6 @@ export class GroupCommitter {
 }
 
 function noop(): void {}
+
+/** Commit now, flush later: `release` waits for the flush, the event loop does not. */
+const DEFER = { deferSync: true } as const;

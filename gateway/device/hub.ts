@@ -52,6 +52,8 @@ export interface HubStats {
 }
 
 export class DeviceHub {
+  private isoAt = Number.NaN;
+  private isoText = '';
   readonly options: HubOptions;
   readonly controls: ControlService;
   /** First contact and claims of factory-fresh devices (bootstrap.ts). */
@@ -202,8 +204,14 @@ export class DeviceHub {
     return this.deps.clock.now();
   }
 
+  /** Every frame stamps its row; frames of one millisecond share the string. */
   nowIso(): string {
-    return iso(this.deps.clock.now());
+    const ms = this.deps.clock.now();
+    if (ms !== this.isoAt) {
+      this.isoAt = ms;
+      this.isoText = iso(ms);
+    }
+    return this.isoText;
   }
 
   after(ms: number, fn: () => void): Timer {

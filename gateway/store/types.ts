@@ -180,14 +180,34 @@ export interface StoreWriter extends BootstrapWriter {
   pruneNonces(now: number): number;
 }
 
+export interface CommitOptions {
+  /**
+   * Return as soon as the transaction is committed, before it is on disk; the
+   * caller learns of its durability from `whenDurable`. The group committer
+   * uses this so that the event loop never waits for an fsync.
+   */
+  deferSync?: boolean;
+}
+
 export interface GatewayStore extends StoreReader {
-  /** Runs `fn` atomically and durably: when it returns, the writes are on disk. */
-  transaction<T>(fn: (w: StoreWriter) => T): T;
+  /** Runs `fn` atomically and (unless `deferSync`) durably: when it returns, the writes are on disk. */
+  transaction<T>(fn: (w: StoreWriter) => T, opts?: CommitOptions): T;
   /**
    * Runs each op in its own savepoint inside one transaction; a failing op is
    * rolled back alone and its error returned in its slot (undefined = ok).
    */
-  batch(ops: ReadonlyArray<(w: StoreWriter) => void>): Array<Error | undefined>;
+  batch(ops: ReadonlyArray<(w: StoreWriter) => void>, opts?: CommitOptions): Array<Error | undefined>;
+  /**
+   * Calls `done` once every transaction committed so far is on disk: at once
+   * where commits are durable on return, after the next flush otherwise. An
+   * error means the flush failed and none of it may be acknowledged.
+   */
+  whenDurable(done: (err?: Error) => void): void;
+  /**
+   * Runs the callbacks of a flush that has finished, without waiting for the
+   * event loop to deliver the news; cheap enough to call for every frame.
+   */
+  pollDurable(): void;
   close(): void;
 }
 

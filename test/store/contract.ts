@@ -20,6 +20,27 @@ export function storeContract(name: string, make: () => GatewayStore): void {
     });
     const s = (): GatewayStore => store;
 
+    describe('durability', () => {
+      it('a deferred commit is readable at once, and whenDurable answers for it (and for nothing pending)', async () => {
+        store.transaction((w) => w.insertApp(app(uuid(1))), { deferSync: true });
+        expect(store.getApp(uuid(1))?.app_id).toBe(uuid(1));
+        const first = await new Promise<Error | undefined>((resolve) => store.whenDurable(resolve));
+        expect(first).toBeUndefined();
+        const batch = store.batch([(w) => w.insertApp(app(uuid(2))), (w) => w.insertApp(app(uuid(1)))], { deferSync: true });
+        expect(batch.map((e) => e === undefined)).toEqual([true, false]);
+        const order: number[] = [];
+        await new Promise<void>((resolve) => {
+          store.whenDurable(() => order.push(1));
+          store.whenDurable(() => {
+            order.push(2);
+            resolve();
+          });
+        });
+        expect(order).toEqual([1, 2]);
+        expect(store.getApp(uuid(2))?.app_id).toBe(uuid(2));
+      });
+    });
+
     describe('apps', () => {
       it('insertApp fills missing columns with null and the defaults', () => {
         const before = new Date().toISOString();
@@ -200,15 +221,16 @@ export function storeContract(name: string, make: () => GatewayStore): void {
         expect(store.messageBySeq(B, 1)?.app_id).toBe(B);
       });
 
-      it('stores an inbound seq once per app; outbound and other apps may repeat it', () => {
+      it('stores a seq once per app and direction; the other direction and other apps may repeat it', () => {
         seed(store, (w) => w.insertMessage(msg(A, 5)));
         expect(() => seed(store, (w) => w.insertMessage(msg(A, 5, { msg_type: 'Result' })))).toThrow(/constraint failed/);
         seed(store, (w) => {
           w.insertMessage(msg(A, 5, { direction: 'out', msg_type: 'Control' }));
-          w.insertMessage(msg(A, 5, { direction: 'out', msg_type: 'Control' }));
           w.insertMessage(msg(B, 5));
         });
-        expect(store.messages(A).map((m) => m.direction)).toEqual(['in', 'out', 'out']);
+        // An outgoing control's seq is its control_queue id: unique as well.
+        expect(() => seed(store, (w) => w.insertMessage(msg(A, 5, { direction: 'out', msg_type: 'Control' })))).toThrow(/constraint failed/);
+        expect(store.messages(A).map((m) => m.direction)).toEqual(['in', 'out']);
         expect(store.messageBySeq(A, 5)?.msg_type).toBe('Status');
       });
 

@@ -17,6 +17,7 @@ function tempDb(): string {
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 storeContract('SqliteStore(:memory:)', () => openSqliteStore(':memory:'));
+storeContract('SqliteStore(file, fsync inline)', () => openSqliteStore(tempDb(), { fsync: 'inline' }));
 storeContract('SqliteStore(file)', () => openSqliteStore(tempDb()));
 
 describe('SqliteStore only', () => {
@@ -28,12 +29,18 @@ describe('SqliteStore only', () => {
   });
   afterEach(() => store.close());
 
-  it('sets WAL, synchronous=FULL, foreign keys and the busy timeout on a file DB', () => {
+  it('sets WAL, synchronous=NORMAL (the WAL is flushed by WalFileSync), foreign keys and the busy timeout on a file DB', () => {
     const p = (name: string) => store.db.pragma(name, { simple: true });
     expect(p('journal_mode')).toBe('wal');
-    expect(p('synchronous')).toBe(2);
+    expect(p('synchronous')).toBe(1);
     expect(p('foreign_keys')).toBe(1);
     expect(p('busy_timeout')).toBe(5000);
+  });
+
+  it('fsync inline keeps synchronous=FULL', () => {
+    const inline = openSqliteStore(tempDb(), { fsync: 'inline' });
+    expect(inline.db.pragma('synchronous', { simple: true })).toBe(2);
+    inline.close();
   });
 
   it('migrations are recorded once and re-running them is a no-op', () => {
@@ -77,8 +84,8 @@ describe('SqliteStore only', () => {
     expect(store.db.prepare('PRAGMA foreign_key_list(apps)').all()).toEqual([]);
     const fk = store.db.prepare('PRAGMA foreign_key_list(messages)').all() as Array<{ table: string; from: string }>;
     expect(fk.map((f) => `${f.from}->${f.table}`)).toEqual(['app_id->apps']);
-    const idx = store.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'idx_messages_in_seq'").pluck().get();
-    expect(idx).toMatch(/UNIQUE INDEX .*\(app_id, seq\) WHERE direction = 'in'/);
+    const idx = store.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'").pluck().all();
+    expect(idx).toEqual([expect.stringMatching(/UNIQUE INDEX .*\(app_id, direction, seq\)/)]);
   });
 
   it('stores timestamps, arrays, JSON and booleans in the documented TEXT/INTEGER forms', () => {

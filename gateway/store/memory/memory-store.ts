@@ -11,6 +11,7 @@ import type {
   AppFilter,
   AppRow,
   AuditRow,
+  CommitOptions,
   ControlRow,
   CrashRow,
   GatewayStore,
@@ -23,7 +24,7 @@ import type {
 import { PENDING_CONTROL, isOverdue, jsonCopy, take } from '../sqlite/rows.js';
 import type { BootstrapDeviceRow, BootstrapFilter, ClaimIntentRow } from '../bootstrap-types.js';
 import { bootstrapRead } from './memory-bootstrap.js';
-import { MemoryWriter, byCreated, cloneState, emptyState, key, newestFirst, type State } from './memory-writer.js';
+import { MemoryWriter, byCreated, cloneState, emptyState, key, newestFirst, seqKey, type State } from './memory-writer.js';
 
 export class MemoryStore implements GatewayStore {
   private s = emptyState();
@@ -51,11 +52,12 @@ export class MemoryStore implements GatewayStore {
     }
   }
 
-  transaction<T>(fn: (w: StoreWriter) => T): T {
+  // Nothing here outlives the process, so a commit is as durable as it gets on return.
+  transaction<T>(fn: (w: StoreWriter) => T, _opts?: CommitOptions): T {
     return this.savepoint(() => fn(this.writer));
   }
 
-  batch(ops: ReadonlyArray<(w: StoreWriter) => void>): Array<Error | undefined> {
+  batch(ops: ReadonlyArray<(w: StoreWriter) => void>, _opts?: CommitOptions): Array<Error | undefined> {
     if (ops.length === 0) return [];
     return this.savepoint(() =>
       ops.map((op) => {
@@ -67,6 +69,12 @@ export class MemoryStore implements GatewayStore {
         }
       }),
     );
+  }
+
+  pollDurable(): void {}
+
+  whenDurable(done: (err?: Error) => void): void {
+    done(this.closed ? new TypeError('The database connection is not open') : undefined);
   }
 
   close(): void {
@@ -119,7 +127,7 @@ export class MemoryStore implements GatewayStore {
 
   messageBySeq(appId: string, seq: number): MessageRow | undefined {
     const s = this.live();
-    const id = s.inSeq.get(key(appId, seq));
+    const id = s.bySeq.get(seqKey({ app_id: appId, direction: 'in', seq }));
     return id === undefined ? undefined : jsonCopy(s.messages.get(id));
   }
 

@@ -40,8 +40,8 @@ import { bootstrapWrite, type BootstrapState } from './memory-bootstrap.js';
 export interface State extends BootstrapState {
   apps: Map<string, AppRow>;
   messages: Map<number, MessageRow>;
-  /** The unique index on messages(app_id, seq) WHERE direction = 'in'. */
-  inSeq: Map<string, number>;
+  /** The unique index on messages(app_id, direction, seq), keyed by seqKey. */
+  bySeq: Map<string, number>;
   crashes: Map<number, CrashRow>;
   gaps: Map<string, SeqGapRow>;
   controls: Map<number, ControlRow>;
@@ -56,7 +56,7 @@ export interface State extends BootstrapState {
 export function emptyState(): State {
   const next = { messages: 1, crashes: 1, controls: 1, audit: 1 };
   return {
-    apps: new Map(), messages: new Map(), inSeq: new Map(), crashes: new Map(),
+    apps: new Map(), messages: new Map(), bySeq: new Map(), crashes: new Map(),
     gaps: new Map(), controls: new Map(), audit: new Map(), meta: new Map(), nonces: new Map(), next,
     bootstrap: new Map(), intents: new Map(),
   };
@@ -64,7 +64,7 @@ export function emptyState(): State {
 
 export function cloneState(s: State): State {
   return {
-    apps: new Map(s.apps), messages: new Map(s.messages), inSeq: new Map(s.inSeq),
+    apps: new Map(s.apps), messages: new Map(s.messages), bySeq: new Map(s.bySeq),
     crashes: new Map(s.crashes), gaps: new Map(s.gaps),
     controls: new Map(s.controls), audit: new Map(s.audit), meta: new Map(s.meta), nonces: new Map(s.nonces),
     bootstrap: new Map(s.bootstrap), intents: new Map(s.intents),
@@ -73,6 +73,7 @@ export function cloneState(s: State): State {
 }
 
 export const key = (appId: string, n: number): string => `${appId}\u0000${n}`;
+export const seqKey = (m: Pick<MessageRow, 'app_id' | 'direction' | 'seq'>): string => `${m.app_id}\u0000${m.direction}\u0000${m.seq}`;
 export const byCreated = (a: AppRow, b: AppRow): number => (a.created_at < b.created_at ? -1 : a.created_at > b.created_at ? 1 : 0);
 export const newestFirst = <T extends { id: number }>(at: (r: T) => string) => (a: T, b: T): number =>
   at(a) < at(b) ? 1 : at(a) > at(b) ? -1 : b.id - a.id;
@@ -125,7 +126,7 @@ export class MemoryWriter implements StoreWriter {
     for (const m of [...s.messages.values()]) {
       if (m.app_id !== appId) continue;
       s.messages.delete(m.id);
-      if (m.direction === 'in') s.inSeq.delete(key(appId, m.seq));
+      s.bySeq.delete(seqKey(m));
     }
     for (const t of [s.crashes, s.controls] as Array<Map<number, { app_id: string }>>) {
       for (const [id, r] of [...t]) if (r.app_id === appId) t.delete(id);
@@ -143,11 +144,11 @@ export class MemoryWriter implements StoreWriter {
     oneOf(row.direction, DIRECTIONS, 'messages.direction');
     oneOf(row.msg_type, MESSAGE_TYPES, 'messages.msg_type');
     this.needApp(s, row.app_id);
-    const k = key(row.app_id, row.seq);
-    if (row.direction === 'in' && s.inSeq.has(k)) fail('UNIQUE', 'messages.app_id, messages.seq');
+    const k = seqKey(row);
+    if (s.bySeq.has(k)) fail('UNIQUE', 'messages.app_id, messages.direction, messages.seq');
     s.next.messages++;
     s.messages.set(row.id, row);
-    if (row.direction === 'in') s.inSeq.set(k, row.id);
+    s.bySeq.set(k, row.id);
   }
 
   insertCrash(c: NewCrash): void {
@@ -231,7 +232,7 @@ export class MemoryWriter implements StoreWriter {
       .reverse(); // the Map is in id order; newest first
     for (const m of status.slice(n)) {
       s.messages.delete(m.id);
-      s.inSeq.delete(key(appId, m.seq));
+      s.bySeq.delete(seqKey(m));
     }
     return Math.max(0, status.length - n);
   }

@@ -251,6 +251,22 @@ CREATE VIEW snapshots AS
   WHERE m.direction = 'in' AND m.msg_type = 'Status';
 `;
 
+/**
+ * One index on messages instead of two. Every data frame inserts into each
+ * index of messages, and under load the insertion points of a thousand apps
+ * lie on a thousand different leaf pages, each written whole into the WAL at
+ * the commit: the second index doubled that (bench: about 5 µs of a frame's
+ * 40). (app_id, direction, seq) is unique for both directions (an outgoing
+ * control's seq is its control_queue id), so it still refuses a data seq
+ * stored twice, finds a message by seq, serves the app_id prefix (history,
+ * ON DELETE CASCADE) and MAX(seq).
+ */
+const ONE_MESSAGE_INDEX = `
+DROP INDEX idx_messages_app_id;
+DROP INDEX idx_messages_in_seq;
+CREATE UNIQUE INDEX idx_messages_seq ON messages(app_id, direction, seq);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: INITIAL },
   { version: 2, name: 'request_nonces', up: REQUEST_NONCES },
@@ -259,6 +275,7 @@ export const MIGRATIONS: readonly Migration[] = [
   // Bootstrap devices, their TOFU pins and claim intents (bootstrap-sql.ts).
   { version: 5, name: 'bootstrap', up: BOOTSTRAP_MIGRATION },
   { version: 6, name: 'snapshots_view', up: SNAPSHOTS_VIEW },
+  { version: 7, name: 'one_message_index', up: ONE_MESSAGE_INDEX },
 ];
 
 /**

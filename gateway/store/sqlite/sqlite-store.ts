@@ -1,13 +1,16 @@
 /**
- * The product store: one better-sqlite3 connection, WAL, synchronous=FULL.
- * Reads are synchronous; writes go through `transaction`/`batch`, whose commit
- * is the fsync an ack waits for.
+ * The product store: one better-sqlite3 connection in WAL mode. Reads are
+ * synchronous; writes go through `transaction`/`batch`. A commit is made
+ * durable either inside COMMIT (synchronous=FULL, `fsync: 'inline'`) or by an
+ * fdatasync of the WAL off the event loop (`fsync: 'pipelined'`, the default:
+ * see wal-sync.ts), which is the fsync an ack waits for.
  */
 import Database from 'better-sqlite3';
 import type {
   AppFilter,
   AppRow,
   AuditRow,
+  CommitOptions,
   ControlRow,
   CrashRow,
   GatewayStore,
@@ -30,6 +33,8 @@ import {
   snapshotFromRow,
 } from './rows.js';
 import { SqliteWriter } from './sqlite-writer.js';
+import { SyncPipeline, type FileSync } from './wal-sync.js';
+import { WorkerFileSync } from './wal-sync-worker.js';
 import { SqliteBootstrapReader } from './bootstrap-sql.js';
 import type { BootstrapDeviceRow, BootstrapFilter, ClaimIntentRow } from '../bootstrap-types.js';
 
@@ -39,7 +44,14 @@ type Raw = Record<string, unknown>;
 export interface SqliteStoreOptions {
   /** Open an existing, already migrated file for reading only (no migrations, no WAL switch). */
   readonly?: boolean;
+  /** Where the fsync of a commit happens (default 'pipelined'). */
+  fsync?: 'inline' | 'pipelined';
+  /** A failed fsync: the store can no longer promise durability. */
+  onFatal?: (err: Error) => void;
 }
+
+/** About SQLite's own auto-checkpoint size (1000 pages), in time; past 16 MiB of WAL, one waits for a gap. */
+const CHECKPOINT = { everyMs: 250, restartFrames: 4096 };
 
 // payload_bytes is left out on purpose: it is unused and would only cost a copy.
 const MSG_COLS = 'id, app_id, direction, msg_type, seq, correlation_id, payload_json, created_at';
@@ -68,15 +80,25 @@ export class SqliteStore implements GatewayStore {
   private readonly bySeqStmt: Stmt;
   private readonly runTx: Database.Transaction<(fn: (w: StoreWriter) => unknown) => unknown>;
   private readonly runBatch: Database.Transaction<(ops: ReadonlyArray<(w: StoreWriter) => void>) => Array<Error | undefined>>;
+  /** Present when commits are made durable off the event loop. */
+  private readonly wal?: { file: FileSync; pipeline: SyncPipeline };
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     const readonly = opts.readonly === true;
     this.db = new Database(path, { readonly, fileMustExist: readonly });
     try {
-      // WAL lets REST readers run beside the writer; FULL makes every commit an
-      // fsync, so an ack never leaves before its frame is on disk.
-      if (!readonly) this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
+      // WAL lets REST readers run beside the writer. FULL makes every commit
+      // an fsync; pipelined leaves that fsync to the flush thread below, and
+      // acks wait for it either way. (An in-memory database has no WAL.)
+      const wal = !readonly && this.db.pragma('journal_mode = WAL', { simple: true }) === 'wal';
+      const pipelined = wal && opts.fsync !== 'inline';
+      this.db.pragma(pipelined ? 'synchronous = NORMAL' : 'synchronous = FULL');
+      if (pipelined) {
+        // The flush thread checkpoints too (wal-sync-worker.ts), off this thread.
+        this.db.pragma('wal_autocheckpoint = 0');
+        const file = new WorkerFileSync(path, CHECKPOINT);
+        this.wal = { file, pipeline: new SyncPipeline(file, opts.onFatal) };
+      }
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
       if (!readonly) migrate(this.db);
@@ -117,16 +139,32 @@ export class SqliteStore implements GatewayStore {
     return s;
   }
 
-  transaction<T>(fn: (w: StoreWriter) => T): T {
-    return this.runTx.immediate(fn) as T;
+  transaction<T>(fn: (w: StoreWriter) => T, opts: CommitOptions = {}): T {
+    const out = this.runTx.immediate(fn) as T;
+    if (!opts.deferSync) this.wal?.file.syncNow();
+    return out;
   }
 
-  batch(ops: ReadonlyArray<(w: StoreWriter) => void>): Array<Error | undefined> {
+  batch(ops: ReadonlyArray<(w: StoreWriter) => void>, opts: CommitOptions = {}): Array<Error | undefined> {
     if (ops.length === 0) return [];
-    return this.runBatch.immediate(ops);
+    const out = this.runBatch.immediate(ops);
+    if (!opts.deferSync) this.wal?.file.syncNow();
+    return out;
+  }
+
+  pollDurable(): void {
+    this.wal?.pipeline.poll();
+  }
+
+  whenDurable(done: (err?: Error) => void): void {
+    if (!this.db.open) return done(new TypeError('The database connection is not open'));
+    if (this.wal) this.wal.pipeline.whenDurable(done);
+    else done();
   }
 
   close(): void {
+    // A commit still waiting for its flush gets it now, before the WAL may go.
+    if (this.db.open) this.wal?.pipeline.close();
     this.stmts.clear();
     this.db.close();
   }

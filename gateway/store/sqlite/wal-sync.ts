@@ -1,0 +1,162 @@
+/**
+ * Pipelined durability for a WAL database (ARCHITECTURE "Durability").
+ *
+ * With `synchronous = FULL`, SQLite fsyncs the WAL inside every COMMIT, on
+ * the thread that commits: the event loop stood still for each fsync. Here
+ * the connection runs at `synchronous = NORMAL` (a COMMIT only writes the WAL)
+ * and the WAL file is fdatasync'ed from libuv's thread pool instead. A commit
+ * is durable once an fdatasync that *started* after it has finished, exactly
+ * the state FULL would have reached inside COMMIT: fsync acts on the file, not
+ * on the descriptor, so our descriptor flushes what SQLite's wrote. While one
+ * fdatasync runs, further commits gather for the next one.
+ */
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, statSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type Durable = (err?: Error) => void;
+
+/** Flushes one file to disk; `SyncPipeline` decides when. */
+export interface FileSync {
+  sync(done: (err?: Error) => void): void;
+  syncNow(): void;
+  /** Lets go of the file; a flush in flight is still answered. */
+  close(): void;
+  /** Runs the callback of a finished flush now, if the file can tell without the event loop. */
+  poll?(): void;
+}
+
+/** Batches durability requests so that one flush in flight covers every commit made before it started. */
+export class SyncPipeline {
+  private waiting: Durable[] = [];
+  private inFlight = false;
+  private closed = false;
+
+  constructor(private readonly file: FileSync, private readonly onFatal: (err: Error) => void = () => {}) {}
+
+  /** `done` runs once everything committed before this call is on disk. */
+  whenDurable(done: Durable): void {
+    if (this.closed) return done(new Error('the store is closed'));
+    this.waiting.push(done);
+    if (!this.inFlight) this.start();
+  }
+
+  get busy(): boolean {
+    return this.inFlight;
+  }
+
+  /** Delivers a finished flush without waiting for the event loop to come round (see WorkerFileSync). */
+  poll(): void {
+    if (this.inFlight) this.file.poll?.();
+  }
+
+  private start(): void {
+    const batch = this.waiting;
+    this.waiting = [];
+    this.inFlight = true;
+    this.file.sync((err) => {
+      this.inFlight = false;
+      // After a failed fsync the kernel may have dropped the dirty pages:
+      // nothing in this batch may be acknowledged, and the store is not to be
+      // trusted any more (the composition root stops the gateway).
+      if (err) this.onFatal(err);
+      for (const done of batch) done(err);
+      if (this.waiting.length > 0 && !this.closed) this.start();
+    });
+  }
+
+  /** Flushes everything now, answers every waiting callback, and lets go of the file. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    let err: Error | undefined;
+    try {
+      this.file.syncNow();
+    } catch (e) {
+      err = asError(e);
+    }
+    this.file.close();
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const done of waiting) done(err);
+  }
+}
+
+/**
+ * The WAL file of `dbPath`, opened on first use and reopened if SQLite ever
+ * replaced it (it deletes the WAL only when the last connection closes, but a
+ * stale descriptor would flush a file nobody reads).
+ */
+export class WalFileSync implements FileSync {
+  private fd = -1;
+  private ino = -1;
+  private inFlight = 0;
+  private closing = false;
+  private readonly walPath: string;
+
+  constructor(dbPath: string) {
+    this.walPath = `${dbPath}-wal`;
+  }
+
+  sync(done: (err?: Error) => void): void {
+    let fd: number;
+    try {
+      fd = this.open();
+    } catch (e) {
+      return done(asError(e));
+    }
+    if (fd < 0) return done();
+    this.inFlight += 1;
+    fdatasync(fd, (err) => {
+      this.inFlight -= 1;
+      if (this.closing && this.inFlight === 0) this.release();
+      done(err ?? undefined);
+    });
+  }
+
+  syncNow(): void {
+    const fd = this.open();
+    if (fd >= 0) fdatasyncSync(fd);
+  }
+
+  /** Closes the descriptor, once no flush of the thread pool still uses it. */
+  close(): void {
+    this.closing = true;
+    if (this.inFlight === 0) this.release();
+  }
+
+  private release(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
+  }
+
+  /** The descriptor of the current WAL file; -1 when there is none (nothing was ever written). */
+  private open(): number {
+    let ino: number;
+    try {
+      ino = statSync(this.walPath).ino;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return -1;
+      throw e;
+    }
+    if (this.fd >= 0 && ino === this.ino) return this.fd;
+    if (this.inFlight === 0) this.release();
+    this.fd = openSync(this.walPath, constants.O_RDWR);
+    this.ino = fstatSync(this.fd).ino;
+    // A new WAL file's directory entry must be durable too, once.
+    syncDirectory(dirname(this.walPath));
+    return this.fd;
+  }
+}
+
+function syncDirectory(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}

@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { SyncPipeline, WalFileSync, type FileSync } from '../../gateway/store/sqlite/wal-sync.js';
+import { WorkerFileSync } from '../../gateway/store/sqlite/wal-sync-worker.js';
+import { openSqliteStore } from '../../gateway/store/sqlite/sqlite-store.js';
+import { app, uuid } from './fixtures.js';
+
+/** A FileSync whose flushes finish when the test says so. */
+class HeldSync implements FileSync {
+  readonly pending: Array<(err?: Error) => void> = [];
+  syncs = 0;
+  sync(done: (err?: Error) => void): void {
+    this.syncs += 1;
+    this.pending.push(done);
+  }
+  syncNow(): void {}
+  close(): void {}
+  finish(err?: Error): void {
+    this.pending.shift()!(err);
+  }
+}
+
+describe('SyncPipeline', () => {
+  it('one flush in flight; requests made meanwhile share the next one, in order', () => {
+    const file = new HeldSync();
+    const pipe = new SyncPipeline(file);
+    const seen: string[] = [];
+    pipe.whenDurable(() => seen.push('a'));
+    pipe.whenDurable(() => seen.push('b'));
+    pipe.whenDurable(() => seen.push('c'));
+    expect(file.syncs).toBe(1); // b and c were committed after the first flush started
+    file.finish();
+    expect(seen).toEqual(['a']);
+    expect(file.syncs).toBe(2);
+    file.finish();
+    expect(seen).toEqual(['a', 'b', 'c']);
+    expect(pipe.busy).toBe(false);
+  });
+
+  it('a failed flush fails its whole batch and reports it as fatal', () => {
+    const file = new HeldSync();
+    const fatal: Error[] = [];
+    const pipe = new SyncPipeline(file, (e) => fatal.push(e));
+    const got: Array<Error | undefined> = [];
+    pipe.whenDurable((e) => got.push(e));
+    file.finish(new Error('EIO'));
+    expect(got.map((e) => e?.message)).toEqual(['EIO']);
+    expect(fatal.map((e) => e.message)).toEqual(['EIO']);
+  });
+});
+
+describe('WalFileSync', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trails-wal-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('answers at once while there is no WAL file, and flushes the WAL once there is one', async () => {
+    const path = join(dir, 'a.db');
+    const sync = new WalFileSync(path);
+    await expect(new Promise((r) => sync.sync(r))).resolves.toBeUndefined();
+    const store = openSqliteStore(path);
+    store.transaction((w) => w.insertApp(app(uuid(1))), { deferSync: true });
+    expect(statSync(`${path}-wal`).size).toBeGreaterThan(0);
+    await expect(new Promise((r) => sync.sync(r))).resolves.toBeUndefined();
+    sync.close();
+    store.close();
+  });
+
+  it('closing while a flush runs closes the descriptor only after it', async () => {
+    const path = join(dir, 'b.db');
+    const store = openSqliteStore(path);
+    store.transaction((w) => w.insertApp(app(uuid(2))), { deferSync: true });
+    const sync = new WalFileSync(path);
+    const done = new Promise((r) => sync.sync(r));
+    sync.close();
+    await expect(done).resolves.toBeUndefined();
+    store.close();
+  });
+
+  it('the store flushes pending commits on close, and a reopened store has them', async () => {
+    const path = join(dir, 'c.db');
+    const store = openSqliteStore(path);
+    store.transaction((w) => w.insertApp(app(uuid(3))), { deferSync: true });
+    const answered = new Promise((r) => store.whenDurable(r));
+    store.close();
+    await expect(answered).resolves.toBeUndefined();
+    const again = openSqliteStore(path);
+    expect(again.getApp(uuid(3))?.app_id).toBe(uuid(3));
+    again.close();
+  });
+});
+
+describe('WorkerFileSync', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'trails-walw-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a finished flush is seen by poll() within the same turn, without the event loop', () => {
+    const path = join(dir, 'a.db');
+    const store = openSqliteStore(path, { fsync: 'inline' });
+    store.transaction((w) => w.insertApp(app(uuid(1))));
+    const sync = new WorkerFileSync(path);
+    let answered: Error | undefined | 'no' = 'no';
+    sync.sync((e) => (answered = e));
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    for (let i = 0; i < 500 && answered === 'no'; i++) {
+      Atomics.wait(nap, 0, 0, 10); // this thread blocks: no event loop turn happens
+      sync.poll();
+    }
+    expect(answered).toBeUndefined();
+    sync.close();
+    store.close();
+  });
+
+  it('the thread stays up while idle', async () => {
+    const path = join(dir, 'c.db');
+    const store = openSqliteStore(path, { fsync: 'inline' });
+    store.transaction((w) => w.insertApp(app(uuid(3))));
+    const sync = new WorkerFileSync(path);
+    await new Promise((r) => setTimeout(r, 300));
+    await expect(new Promise((r) => sync.sync(r))).resolves.toBeUndefined();
+    sync.close();
+    store.close();
+  });
+
+  it('answers through the event loop too, and a flush in flight at close', async () => {
+    const path = join(dir, 'b.db');
+    const store = openSqliteStore(path, { fsync: 'inline' });
+    store.transaction((w) => w.insertApp(app(uuid(2))));
+    const sync = new WorkerFileSync(path);
+    await expect(new Promise((r) => sync.sync(r))).resolves.toBeUndefined();
+    const inFlight = new Promise((r) => sync.sync(r));
+    sync.close();
+    await expect(inFlight).resolves.toBeUndefined();
+    store.close();
+  });
+});
