@@ -57,7 +57,7 @@ const SETTINGS: Setting[] = [
   { env: 'TRAILS_SNAPSHOT_RETENTION', flag: '--snapshot-retention', help: 'snapshots kept per app (default 100)', apply: (c, v) => void (c.snapshotRetention = int(v, '--snapshot-retention', 1, 10_000_000)) },
   { env: 'TRAILS_CONTROL_TTL', flag: '--control-ttl', help: 'seconds a control waits for an offline device (default 300)', apply: (c, v) => void (c.controlTtlMs = 1000 * int(v, '--control-ttl', 1, 30 * 86_400)) },
   { env: 'TRAILS_MIN_SEC_LEVEL', flag: '--min-sec-level', help: 'lowest tier accepted: open, signed, encrypted or full (default open)', apply: applySecLevel },
-  { env: 'TRAILS_VERIFY_WORKERS', flag: '--verify-workers', help: 'threads verifying signatures, 0 = main thread (default: cores - 1, at least 1)', apply: (c, v) => void (c.verifyWorkers = int(v, '--verify-workers', 0, 64)) },
+  { env: 'TRAILS_VERIFY_WORKERS', flag: '--verify-workers', help: 'threads verifying signatures, 0 = main thread (default: one per core)', apply: (c, v) => void (c.verifyWorkers = int(v, '--verify-workers', 0, 64)) },
   { env: 'TRAILS_INSTANCE', flag: '--instance', help: 'name of this gateway in apps.server_instance (default: host name)', apply: (c, v) => void (c.serverInstance = v) },
   { env: 'TRAILS_BOOTSTRAP_TTL', flag: '--bootstrap-ttl', help: 'seconds an unclaimed device is held after first contact (default 3600)', apply: (c, v) => void (c.bootstrapTtlMs = 1000 * int(v, '--bootstrap-ttl', 1, 30 * 86_400)) },
   { env: 'TRAILS_BOOTSTRAP_RATE', flag: '--bootstrap-rate', help: 'bootstrap registrations a minute per remote address (default 10)', apply: (c, v) => void (c.bootstrapPerMinute = int(v, '--bootstrap-rate', 1, 1_000_000)) },
@@ -84,7 +84,8 @@ export function defaultConfig(): GatewayConfig {
     bootstrapTtlMs: 3_600_000,
     bootstrapPerMinute: 10,
     bootstrapBurst: 20,
-    verifyWorkers: Math.max(1, availableParallelism() - 1),
+    // One per core: signed ingest is verify-bound and the event loop's share is small (bench/README.md).
+    verifyWorkers: Math.max(1, availableParallelism()),
     logLevel: 'info',
   };
 }

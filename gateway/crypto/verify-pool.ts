@@ -1,10 +1,18 @@
 /**
  * Ed25519 verification on worker threads. In the signed tier verify is most
  * of the cost of a frame (bench/results); on the main thread it would stall
- * parsing, the SQLite commit and the acks. Requests of one event-loop turn
- * travel to a worker as one batch; each worker keeps the KeyObjects of the
- * keys it has seen. The worker is plain JavaScript (eval), so it runs the
- * same from the TypeScript sources under test and from dist/.
+ * parsing, the SQLite commit and the acks.
+ *
+ * Requests travel in chunks of up to CHUNK, each to the worker with the least
+ * work outstanding, so that under load every worker starts while the event
+ * loop is still reading sockets (one turn then holds thousands of frames);
+ * the rest of a turn goes at its end. A chunk is one ArrayBuffer, transferred,
+ * not cloned: per request the key's number, the input's length, the 64-byte
+ * signature and the input. A worker learns a public key once (its bytes ride
+ * along with the first chunk that needs it) and keeps its KeyObject.
+ *
+ * The worker is plain JavaScript (eval), so it runs the same from the
+ * TypeScript sources under test and from dist/.
  */
 import { Worker } from 'node:worker_threads';
 import { verify, publicKeyObject } from './ed25519.js';
@@ -14,40 +22,56 @@ const { parentPort } = require('node:worker_threads');
 const { createPublicKey, verify } = require('node:crypto');
 const SPKI = Buffer.from('302a300506032b6570032100', 'hex');
 const keys = new Map();
-function keyOf(raw) {
-  const id = Buffer.from(raw).toString('base64');
-  let k = keys.get(id);
-  if (!k) {
-    if (keys.size > 50000) keys.clear();
-    k = createPublicKey({ key: Buffer.concat([SPKI, Buffer.from(raw)]), format: 'der', type: 'spki' });
-    keys.set(id, k);
+parentPort.on('message', ({ id, buf, count, newKeys }) => {
+  for (const [n, raw] of newKeys) {
+    keys.set(n, createPublicKey({ key: Buffer.concat([SPKI, Buffer.from(raw)]), format: 'der', type: 'spki' }));
   }
-  return k;
-}
-parentPort.on('message', ({ id, items }) => {
-  const ok = new Uint8Array(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const [input, sig, key] = items[i];
-    try { ok[i] = sig.length === 64 && verify(null, input, keyOf(key), sig) ? 1 : 0; } catch { ok[i] = 0; }
+  const view = new DataView(buf);
+  const bytes = new Uint8Array(buf);
+  const ok = new Uint8Array(count);
+  let at = 0;
+  for (let i = 0; i < count; i++) {
+    const key = keys.get(view.getUint32(at, true));
+    const len = view.getUint32(at + 4, true);
+    const sig = bytes.subarray(at + 8, at + 72);
+    const input = bytes.subarray(at + 72, at + 72 + len);
+    at += 72 + len;
+    try { ok[i] = key && verify(null, input, key, sig) ? 1 : 0; } catch { ok[i] = 0; }
   }
-  parentPort.postMessage({ id, ok });
+  parentPort.postMessage({ id, ok }, [ok.buffer]);
 });
 `;
 
-type Item = [input: Uint8Array, sig: Uint8Array, key: Uint8Array];
+/** Per request in a chunk: key number (u32), input length (u32), signature (64 bytes), then the input. */
+const HEAD = 72;
+
+/** Requests per message to a worker: small enough to start early, large enough that postMessage is cheap beside it. */
+const CHUNK = 128;
+
+interface Request {
+  input: Uint8Array;
+  sig: Uint8Array;
+  key: Uint8Array;
+  resolve: (ok: boolean) => void;
+}
 
 interface Batch {
-  items: Item[];
-  resolves: Array<(ok: boolean) => void>;
+  requests: Request[];
+  worker?: Worker;
 }
 
 export class VerifyPool {
   private readonly workers: Worker[] = [];
   private readonly inFlight = new Map<number, Batch>();
-  private current: Batch = { items: [], resolves: [] };
+  private current: Request[] = [];
   private scheduled = false;
   private nextId = 1;
-  private turn = 0;
+  /** Requests sent to each worker and not yet answered. */
+  private readonly load = new Map<Worker, number>();
+  /** A number per public key (by identity: the hub holds one Uint8Array per app), and which workers know it. */
+  private readonly keyIds = new WeakMap<Uint8Array, number>();
+  private readonly known = new Map<Worker, Set<number>>();
+  private nextKey = 1;
   private closed = false;
 
   constructor(size: number) {
@@ -60,11 +84,13 @@ export class VerifyPool {
 
   /** Resolves true when `sig` is a valid Ed25519 signature of `input` by the raw 32-byte `key`. */
   verify(input: Uint8Array, sig: Uint8Array, key: Uint8Array): Promise<boolean> {
-    if (this.closed || this.workers.length === 0) return Promise.resolve(verify(input, sig, publicKeyObject(key)));
+    if (this.closed || this.workers.length === 0 || sig.length !== 64 || key.length !== 32) {
+      return Promise.resolve(verifyHere(input, sig, key));
+    }
     return new Promise((resolve) => {
-      this.current.items.push([input, sig, key]);
-      this.current.resolves.push(resolve);
-      if (!this.scheduled) {
+      this.current.push({ input, sig, key, resolve });
+      if (this.current.length >= CHUNK) this.dispatch();
+      else if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.dispatch());
       }
@@ -79,39 +105,92 @@ export class VerifyPool {
 
   private dispatch(): void {
     this.scheduled = false;
-    const batch = this.current;
-    if (batch.items.length === 0) return;
-    this.current = { items: [], resolves: [] };
-    if (this.closed) return this.verifyHere(batch);
+    const requests = this.current;
+    if (requests.length === 0) return;
+    this.current = [];
+    if (this.closed || this.workers.length === 0) return answerHere(requests);
     const id = this.nextId++;
-    this.inFlight.set(id, batch);
-    this.workers[this.turn++ % this.workers.length]!.postMessage({ id, items: batch.items });
+    const worker = this.leastLoaded();
+    const { buf, newKeys } = this.pack(requests, this.known.get(worker)!);
+    this.load.set(worker, (this.load.get(worker) ?? 0) + requests.length);
+    this.inFlight.set(id, { requests, worker });
+    worker.postMessage({ id, buf, count: requests.length, newKeys }, [buf]);
+  }
+
+  private pack(requests: Request[], known: Set<number>): { buf: ArrayBuffer; newKeys: Array<[number, Uint8Array]> } {
+    let size = 0;
+    for (const r of requests) size += HEAD + r.input.length;
+    const buf = new ArrayBuffer(size);
+    const view = new DataView(buf);
+    const bytes = new Uint8Array(buf);
+    const newKeys: Array<[number, Uint8Array]> = [];
+    let at = 0;
+    for (const r of requests) {
+      const n = this.keyNumber(r.key);
+      if (!known.has(n)) {
+        known.add(n);
+        newKeys.push([n, r.key]);
+      }
+      view.setUint32(at, n, true);
+      view.setUint32(at + 4, r.input.length, true);
+      bytes.set(r.sig, at + 8);
+      bytes.set(r.input, at + HEAD);
+      at += HEAD + r.input.length;
+    }
+    return { buf, newKeys };
+  }
+
+  private keyNumber(key: Uint8Array): number {
+    let n = this.keyIds.get(key);
+    if (n === undefined) {
+      n = this.nextKey++;
+      this.keyIds.set(key, n);
+    }
+    return n;
+  }
+
+  private leastLoaded(): Worker {
+    let best = this.workers[0]!;
+    for (const w of this.workers) if ((this.load.get(w) ?? 0) < (this.load.get(best) ?? 0)) best = w;
+    return best;
   }
 
   private spawn(): Worker {
     const w = new Worker(WORKER_SOURCE, { eval: true });
-    w.unref();
+    this.known.set(w, new Set());
     w.on('message', ({ id, ok }: { id: number; ok: Uint8Array }) => {
       const batch = this.inFlight.get(id);
       this.inFlight.delete(id);
-      batch?.resolves.forEach((resolve, i) => resolve(ok[i] === 1));
+      if (!batch) return;
+      this.load.set(w, (this.load.get(w) ?? 0) - batch.requests.length);
+      batch.requests.forEach((r, i) => r.resolve(ok[i] === 1));
     });
     // A worker that dies takes its batches' answers with it: verify those here.
     w.on('error', () => this.recover(w));
     w.on('exit', () => this.recover(w));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    w.unref();
     return w;
   }
 
   private recover(dead: Worker): void {
     const i = this.workers.indexOf(dead);
     if (i >= 0) this.workers.splice(i, 1);
+    this.load.delete(dead);
+    this.known.delete(dead);
     for (const [id, batch] of this.inFlight) {
+      if (batch.worker !== dead) continue;
       this.inFlight.delete(id);
-      this.verifyHere(batch);
+      answerHere(batch.requests);
     }
   }
+}
 
-  private verifyHere(batch: Batch): void {
-    batch.items.forEach(([input, sig, key], i) => batch.resolves[i]!(verify(input, sig, publicKeyObject(key))));
-  }
+function answerHere(requests: Request[]): void {
+  for (const r of requests) r.resolve(verifyHere(r.input, r.sig, r.key));
+}
+
+function verifyHere(input: Uint8Array, sig: Uint8Array, key: Uint8Array): boolean {
+  if (sig.length !== 64 || key.length !== 32) return false;
+  return verify(input, sig, publicKeyObject(key));
 }

@@ -36,7 +36,7 @@ export class GroupCommitter {
     if (this.ops.length >= this.maxBatch) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      setImmediate(() => this.store.whenFlushIdle(() => this.flush()));
     }
   }
 

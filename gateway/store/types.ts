@@ -208,6 +208,12 @@ export interface GatewayStore extends StoreReader {
    * event loop to deliver the news; cheap enough to call for every frame.
    */
   pollDurable(): void;
+  /**
+   * Runs `fn` once no flush is in flight (at once where there are none). A
+   * commit made while a flush runs could only join the next flush, so the
+   * group committer waits here and commits once, bigger.
+   */
+  whenFlushIdle(fn: () => void): void;
   close(): void;
 }
 

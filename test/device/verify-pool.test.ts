@@ -26,6 +26,36 @@ describe('verify pool', () => {
     expect(answers).toEqual(inputs.map((_, i) => i % 3 === 0));
   });
 
+  it('keeps many keys apart across workers, and a key seen again is not resent', async () => {
+    pool = new VerifyPool(2);
+    const pairs = Array.from({ length: 20 }, () => generateKeyPair());
+    const ask = (round: number) =>
+      Promise.all(
+        pairs.flatMap((kp, k) =>
+          Array.from({ length: 10 }, (_, i) => {
+            const input = Buffer.from(`round ${round} key ${k} frame ${i}`);
+            const other = pairs[(k + 1) % pairs.length]!;
+            // Every third request is signed by the neighbouring key: a different key must not verify.
+            const signer = i % 3 === 0 ? other : kp;
+            return pool!.verify(input, sign(input, privateKeyObject(signer.secretKey)), kp.publicKey);
+          }),
+        ),
+      );
+    const expected = pairs.flatMap(() => Array.from({ length: 10 }, (_, i) => i % 3 !== 0));
+    expect(await ask(1)).toEqual(expected);
+    expect(await ask(2)).toEqual(expected);
+  });
+
+  it('answers the requests of a worker that died, here', async () => {
+    pool = new VerifyPool(1);
+    const kp = generateKeyPair();
+    const input = Buffer.from('y');
+    const pending = pool.verify(input, sign(input, privateKeyObject(kp.secretKey)), kp.publicKey);
+    await (pool as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[0]!.terminate();
+    await expect(pending).resolves.toBe(true);
+    expect(pool.size).toBe(0);
+  });
+
   it('verifies inline once closed', async () => {
     pool = new VerifyPool(1);
     await pool.close();

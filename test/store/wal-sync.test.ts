@@ -39,6 +39,24 @@ describe('SyncPipeline', () => {
     expect(pipe.busy).toBe(false);
   });
 
+  it('whenIdle runs at once with no flush in flight, else right after the flush answers', () => {
+    const file = new HeldSync();
+    const pipe = new SyncPipeline(file);
+    const seen: string[] = [];
+    pipe.whenIdle(() => seen.push('idle-now'));
+    pipe.whenDurable(() => seen.push('durable'));
+    pipe.whenIdle(() => {
+      seen.push('idle-after');
+      pipe.whenDurable(() => seen.push('durable-2')); // a commit made then starts the next flush
+    });
+    expect(seen).toEqual(['idle-now']);
+    file.finish();
+    expect(seen).toEqual(['idle-now', 'durable', 'idle-after']);
+    expect(file.syncs).toBe(2);
+    file.finish();
+    expect(seen).toEqual(['idle-now', 'durable', 'idle-after', 'durable-2']);
+  });
+
   it('a failed flush fails its whole batch and reports it as fatal', () => {
     const file = new HeldSync();
     const fatal: Error[] = [];

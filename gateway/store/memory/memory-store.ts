@@ -73,6 +73,10 @@ export class MemoryStore implements GatewayStore {
 
   pollDurable(): void {}
 
+  whenFlushIdle(fn: () => void): void {
+    fn();
+  }
+
   whenDurable(done: (err?: Error) => void): void {
     done(this.closed ? new TypeError('The database connection is not open') : undefined);
   }

@@ -156,6 +156,11 @@ export class SqliteStore implements GatewayStore {
     this.wal?.pipeline.poll();
   }
 
+  whenFlushIdle(fn: () => void): void {
+    if (this.wal) this.wal.pipeline.whenIdle(fn);
+    else fn();
+  }
+
   whenDurable(done: (err?: Error) => void): void {
     if (!this.db.open) return done(new TypeError('The database connection is not open'));
     if (this.wal) this.wal.pipeline.whenDurable(done);

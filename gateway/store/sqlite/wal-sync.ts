@@ -28,6 +28,7 @@ export interface FileSync {
 /** Batches durability requests so that one flush in flight covers every commit made before it started. */
 export class SyncPipeline {
   private waiting: Durable[] = [];
+  private idle: Array<() => void> = [];
   private inFlight = false;
   private closed = false;
 
@@ -42,6 +43,12 @@ export class SyncPipeline {
 
   get busy(): boolean {
     return this.inFlight;
+  }
+
+  /** `fn` runs when no flush is in flight: now, or as soon as the current one has answered. */
+  whenIdle(fn: () => void): void {
+    if (!this.inFlight || this.closed) return fn();
+    this.idle.push(fn);
   }
 
   /** Delivers a finished flush without waiting for the event loop to come round (see WorkerFileSync). */
@@ -60,7 +67,10 @@ export class SyncPipeline {
       // trusted any more (the composition root stops the gateway).
       if (err) this.onFatal(err);
       for (const done of batch) done(err);
-      if (this.waiting.length > 0 && !this.closed) this.start();
+      const idle = this.idle;
+      this.idle = [];
+      for (const fn of idle) fn();
+      if (!this.inFlight && this.waiting.length > 0 && !this.closed) this.start();
     });
   }
 
@@ -78,6 +88,9 @@ export class SyncPipeline {
     const waiting = this.waiting;
     this.waiting = [];
     for (const done of waiting) done(err);
+    const idle = this.idle;
+    this.idle = [];
+    for (const fn of idle) fn();
   }
 }
 
