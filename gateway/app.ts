@@ -102,7 +102,9 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   });
   let ready = false;
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
-  const devices = new DeviceServer(hub, { maxPayload: config.maxFrameBytes, heartbeatMs: config.heartbeatMs, maxConnections: config.maxConnections });
+  // 5 ms slices: under full load a turn then lasts a few milliseconds, so new
+  // connections (one accepted per turn) keep coming in (turn-slicer.ts).
+  const devices = new DeviceServer(hub, { maxPayload: config.maxFrameBytes, heartbeatMs: config.heartbeatMs, maxConnections: config.maxConnections, sliceMs: 5 });
   const { app: http, upgrades } = buildHttp({
     logger: log,
     ...(tls ? { tls } : {}),

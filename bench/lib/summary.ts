@@ -156,17 +156,18 @@ function restartSection(r: Results): Section {
     lines: [
       `${fmtInt(r.options.restartDevices)} devices, window ${r.options.window}; reconnect per spec §19 (backoff + jitter, re_register, re-send unacked with the original seq).`,
       'Back = registered again, seconds from the kill (- = not back by the end of the wait). Ledger = acks the devices saw vs. rows in the',
-      'messages table, read with better-sqlite3 (read-only) after the run.',
+      'messages table, read with better-sqlite3 (read-only) after the run. Failed attempts: connections refused or closed before registering.',
     ],
     tables: [
       {
-        head: ['load', 'restart', 'back p50/p90/p99/last s', 'back in 30 s', 'back at end', 'acked pre-kill', 'lost', 'dup rows', 'rows = acked', 'resent (dup acks)', 'goal'],
+        head: ['load', 'restart', 'back p50/p90/p99/last s', 'back in 30 s', 'back at end', 'failed attempts', 'acked pre-kill', 'lost', 'dup rows', 'rows = acked', 'resent (dup acks)', 'goal'],
         rows: r.restart.map((x) => [
           x.ratePerSec ? `${x.ratePerSec} msg/s/device` : 'unpaced',
           ms(x.gatewayRestartMs),
           [x.backMs.p50, x.backMs.p90, x.backMs.p99, x.backMs.last].map(sec).join(' / '),
           `${fmtInt(x.backWithinLimit)}/${fmtInt(x.devices)}`,
           `${fmtInt(x.backAtEnd)} at ${sec(x.waitedMs)} s`,
+          failures(x.counters.connectFailures ?? {}),
           fmtInt(x.check.ackedBeforeKill),
           String(x.check.lostAcked),
           String(x.check.duplicateRows),
@@ -177,6 +178,12 @@ function restartSection(r: Results): Section {
       },
     ],
   };
+}
+
+/** Failed connection attempts by reason, e.g. "2,362 ECONNREFUSED" (refused while the gateway was down). */
+function failures(f: Record<string, number>): string {
+  const parts = Object.entries(f).map(([why, n]) => `${fmtInt(n)} ${why}`);
+  return parts.length ? parts.join(', ') : '0';
 }
 
 function profileSection(system: string, p: ProfileSummary): Section {

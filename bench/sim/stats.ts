@@ -52,11 +52,14 @@ export interface FleetCounters {
   liveSigned: number;
   /** Encrypted tier: seconds this generator spent sealing frames and opening acks. */
   cryptoSec: number;
+  /** Error frames from the gateway, by code. */
   errors: Record<string, number>;
+  /** Connections that failed or closed before registering, by reason (a restart storm expects ECONNREFUSED). */
+  connectFailures: Record<string, number>;
 }
 
 export function newCounters(): FleetCounters {
-  return { sent: 0, acks: 0, duplicateAcks: 0, strayAcks: 0, resent: 0, registrations: 0, liveSigned: 0, cryptoSec: 0, errors: {} };
+  return { sent: 0, acks: 0, duplicateAcks: 0, strayAcks: 0, resent: 0, registrations: 0, liveSigned: 0, cryptoSec: 0, errors: {}, connectFailures: {} };
 }
 
 export function addCounters(all: FleetCounters[]): FleetCounters {
@@ -64,6 +67,7 @@ export function addCounters(all: FleetCounters[]): FleetCounters {
   for (const c of all) {
     for (const k of ['sent', 'acks', 'duplicateAcks', 'strayAcks', 'resent', 'registrations', 'liveSigned', 'cryptoSec'] as const) t[k] += c[k];
     for (const [code, n] of Object.entries(c.errors)) t.errors[code] = (t.errors[code] ?? 0) + n;
+    for (const [why, n] of Object.entries(c.connectFailures ?? {})) t.connectFailures[why] = (t.connectFailures[why] ?? 0) + n;
   }
   return t;
 }

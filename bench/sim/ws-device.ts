@@ -120,10 +120,14 @@ export class WsDevice {
       if (opened.ok) this.onFrame(JSON.parse(opened.text) as ServerFrame);
       else this.countError(`sealed_${opened.reason}`);
     });
-    ws.on('error', () => {
-      /* 'close' follows */
+    ws.on('error', (e: NodeJS.ErrnoException) => {
+      // 'close' follows; the reason is kept so a slow storm can be explained.
+      this.countFailure(e.code ?? e.message.slice(0, 40));
     });
-    ws.on('close', () => this.onClose(ws));
+    ws.on('close', (code) => {
+      if (!this.registered && !this.closing && code !== 1006) this.countFailure(`closed_${code}`);
+      this.onClose(ws);
+    });
   }
 
   private onClose(ws: WebSocket): void {
@@ -143,6 +147,11 @@ export class WsDevice {
     if (f.type === 'ack') return this.onAck(f.seq!, f.duplicate === true);
     if (f.type === 'registered') return this.onRegistered(f);
     if (f.type === 'error') this.countError(f.code ?? 'unknown');
+  }
+
+  private countFailure(why: string): void {
+    const f = this.env.counters.connectFailures;
+    f[why] = (f[why] ?? 0) + 1;
   }
 
   private countError(code: string): void {

@@ -10,6 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServerFrame } from '../protocol/frames.js';
 import type { Connection } from './connection.js';
 import type { DeviceHub } from './hub.js';
+import { TurnSlicer } from './turn-slicer.js';
 
 export interface DeviceServerOptions {
   maxPayload: number;
@@ -17,6 +18,8 @@ export interface DeviceServerOptions {
   heartbeatMs: number;
   /** Refuse new sockets beyond this many (503 on upgrade). */
   maxConnections: number;
+  /** Work per event-loop turn before socket events wait for the next slice (turn-slicer.ts); 0 = no slicing. */
+  sliceMs?: number;
 }
 
 interface Tracked {
@@ -29,9 +32,11 @@ export class DeviceServer {
   private readonly sockets = new Map<WebSocket, Tracked>();
   private nextId = 1;
   private heartbeat?: NodeJS.Timeout;
+  readonly slicer?: TurnSlicer;
 
   constructor(private readonly hub: DeviceHub, private readonly opts: DeviceServerOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: opts.maxPayload, perMessageDeflate: false, clientTracking: false });
+    if (opts.sliceMs) this.slicer = new TurnSlicer(opts.sliceMs);
     if (opts.heartbeatMs > 0) {
       this.heartbeat = setInterval(() => this.sweepHeartbeats(), opts.heartbeatMs);
       this.heartbeat.unref();
@@ -85,10 +90,15 @@ export class DeviceServer {
     };
     const tracked: Tracked = { conn, alive: true };
     this.sockets.set(ws, tracked);
-    this.hub.onOpen(conn);
+    const hub = this.hub;
+    const run = this.slicer ? (event: () => void) => this.slicer!.run(event) : (event: () => void) => event();
+    run(() => hub.onOpen(conn));
     ws.on('message', (data, isBinary) => {
-      if (isBinary) this.hub.onBinary(conn, data as Buffer);
-      else this.hub.onText(conn, data.toString());
+      if (isBinary) run(() => hub.onBinary(conn, data as Buffer));
+      else {
+        const text = data.toString();
+        run(() => hub.onText(conn, text));
+      }
     });
     ws.on('pong', () => void (tracked.alive = true));
     ws.on('error', () => {
@@ -96,7 +106,9 @@ export class DeviceServer {
     });
     ws.on('close', () => {
       this.sockets.delete(ws);
-      this.hub.onClose(conn, tracked.alive ? 'closed' : 'heartbeat');
+      const reason = tracked.alive ? 'closed' : 'heartbeat';
+      // After the frames still waiting: a disconnect sent just before the close is handled first.
+      run(() => hub.onClose(conn, reason));
     });
   }
 

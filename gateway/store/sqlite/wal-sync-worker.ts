@@ -18,6 +18,7 @@ const REQUESTED = 0; // flush generation asked for
 const DONE = 1; // flush generation finished
 const ERRNO = 2; // 0, or the errno of the last failed flush
 const STOP = 3; // 1 = exit
+const STOPPED = 4; // 1 = the thread let go of its connection and descriptor
 
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -51,7 +52,14 @@ function checkpoint() {
   } catch { /* busy or gone: the next round tries again */ }
 }
 function flush() {
-  if (Atomics.load(state, ${STOP}) === 1) { if (fd >= 0) fs.closeSync(fd); if (db) db.close(); parentPort.close(); return; }
+  if (Atomics.load(state, ${STOP}) === 1) {
+    try { if (fd >= 0) fs.closeSync(fd); if (db) db.close(); } finally {
+      Atomics.store(state, ${STOPPED}, 1);
+      Atomics.notify(state, ${STOPPED});
+      parentPort.close();
+    }
+    return;
+  }
   const gen = Atomics.load(state, ${REQUESTED});
   if (gen !== seen) {
     let errno = 0, message;
@@ -79,7 +87,7 @@ interface Pending {
 }
 
 export class WorkerFileSync implements FileSync {
-  private readonly state = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
+  private readonly state = new Int32Array(new SharedArrayBuffer(5 * Int32Array.BYTES_PER_ELEMENT));
   private readonly worker: Worker;
   /** For syncNow and close, on this thread. */
   private readonly local: WalFileSync;
@@ -141,6 +149,10 @@ export class WorkerFileSync implements FileSync {
     Atomics.store(this.state, STOP, 1);
     Atomics.add(this.state, REQUESTED, 1);
     Atomics.notify(this.state, REQUESTED);
+    // Wait (briefly) for the thread to close its connection: the store's own
+    // connection must be the last, so that closing it checkpoints and removes
+    // the WAL now, not after the caller has moved on (or removed the directory).
+    if (!this.dead) Atomics.wait(this.state, STOPPED, 0, 2000);
     this.local.close();
   }
 
