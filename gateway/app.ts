@@ -120,7 +120,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     statusOf: (id) => hub.liveApp(id)?.status ?? store.getApp(id)?.status,
   });
   const api = await registerApi(http, { hub, store, auth, onInternalError: (err, req) => log.error({ err, url: req.url }, 'API request failed') });
-  const watch = new WatchServer(api, auth, events);
+  const watch = new WatchServer(api, auth, events, { statusWindowMs: config.watchStatusWindowMs });
   upgrades.set('/api/v1/watch', (req, socket, head) => watch.handleUpgrade(req, socket, head));
 
   hub.start();

@@ -23,6 +23,8 @@ export interface GatewayConfig {
   heartbeatMs: number;
   snapshotRetention: number;
   controlTtlMs: number;
+  /** Status events of subtree-wide watches wait this long; a newer Status of an app supersedes a waiting one (0 = every Status at once). */
+  watchStatusWindowMs: number;
   minSecLevel: SecLevel;
   serverInstance: string;
   /** Bootstrap tier (docs/PROTOCOL.md "Bootstrap and device lifecycle"). */
@@ -56,6 +58,7 @@ const SETTINGS: Setting[] = [
   { env: 'TRAILS_HEARTBEAT', flag: '--heartbeat', help: 'seconds between pings to devices, 0 = off (default 30)', apply: (c, v) => void (c.heartbeatMs = 1000 * int(v, '--heartbeat', 0, 3600)) },
   { env: 'TRAILS_SNAPSHOT_RETENTION', flag: '--snapshot-retention', help: 'snapshots kept per app (default 100)', apply: (c, v) => void (c.snapshotRetention = int(v, '--snapshot-retention', 1, 10_000_000)) },
   { env: 'TRAILS_CONTROL_TTL', flag: '--control-ttl', help: 'seconds a control waits for an offline device (default 300)', apply: (c, v) => void (c.controlTtlMs = 1000 * int(v, '--control-ttl', 1, 30 * 86_400)) },
+  { env: 'TRAILS_WATCH_STATUS_WINDOW', flag: '--watch-status-window', help: 'ms a subtree watch gathers Status events, keeping each app\'s latest; 0 = every one (default 500)', apply: (c, v) => void (c.watchStatusWindowMs = int(v, '--watch-status-window', 0, 60_000)) },
   { env: 'TRAILS_MIN_SEC_LEVEL', flag: '--min-sec-level', help: 'lowest tier accepted: open, signed, encrypted or full (default open)', apply: applySecLevel },
   { env: 'TRAILS_VERIFY_WORKERS', flag: '--verify-workers', help: 'threads verifying signatures, 0 = main thread (default: one per core)', apply: (c, v) => void (c.verifyWorkers = int(v, '--verify-workers', 0, 64)) },
   { env: 'TRAILS_INSTANCE', flag: '--instance', help: 'name of this gateway in apps.server_instance (default: host name)', apply: (c, v) => void (c.serverInstance = v) },
@@ -79,6 +82,7 @@ export function defaultConfig(): GatewayConfig {
     heartbeatMs: 30_000,
     snapshotRetention: 100,
     controlTtlMs: 300_000,
+    watchStatusWindowMs: 500,
     minSecLevel: 'open',
     serverInstance: hostname(),
     bootstrapTtlMs: 3_600_000,

@@ -63,8 +63,10 @@ export interface CatchUp {
 
 export class Channel {
   readonly watchers = new Set<Watcher>();
-  /** Serialised events since the last flush. */
-  pending: string[] = [];
+  /** Events since the last flush; null where a newer Status of the same app superseded one. */
+  pending: Array<QueuedEvent | null> = [];
+  /** Where each app's Status waits in `pending`, so a newer one can supersede it. */
+  private statusAt = new Map<string, number>();
   /** Counts the events that concerned the channel; a cached catch-up of an older version is stale. */
   version = 0;
   catchUp?: CatchUp;
@@ -105,10 +107,54 @@ export class Channel {
     return this.covers(e) && this.inNamespace(e);
   }
 
-  push(e: GatewayEvent, text: string): void {
-    this.pending.push(text);
+  /**
+   * Queues the event for the next frame. On a subtree, namespace or global
+   * watch a Status is a snapshot, so one that is still waiting is dropped for
+   * the newer one, which goes to the end (the order of an app's events is
+   * kept). Every other event is kept.
+   */
+  push(q: QueuedEvent): void {
+    const e = q.event;
+    // An app_id watch (`trails wait --progress`) follows one app: it gets every Status.
+    if (!this.filter.app_id && isStatus(e)) {
+      const before = this.statusAt.get(e.app_id);
+      if (before !== undefined) this.pending[before] = null;
+      this.statusAt.set(e.app_id, this.pending.length);
+    }
+    this.pending.push(q);
     if (this.filter.app_id && e.type === 'app_status' && isTerminal(e.status)) this.closing = true;
   }
+
+  /** The JSON of the events still queued from `from` on, each serialised once for every channel it is in. */
+  texts(from = 0): string[] {
+    const out: string[] = [];
+    for (let i = from; i < this.pending.length; i++) {
+      const q = this.pending[i];
+      if (q) out.push((q.text ??= JSON.stringify(q.event)));
+    }
+    return out;
+  }
+
+  /** After a flush. */
+  clear(): void {
+    this.pending = [];
+    this.statusAt.clear();
+  }
+}
+
+/** A Status message event: the only kind a newer one of the same app supersedes. */
+export function isStatus(e: GatewayEvent): boolean {
+  return e.type === 'message' && e.msg_type === 'Status';
+}
+
+/**
+ * An event on its way to the channels that want it. It is serialised when a
+ * frame is built, once, and only if it survives until then: most Status
+ * events of a busy subtree are superseded first.
+ */
+export interface QueuedEvent {
+  readonly event: GatewayEvent;
+  text?: string;
 }
 
 /** One WebSocket message for a run of events: a single event as is, several as a batch. */

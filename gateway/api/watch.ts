@@ -21,7 +21,7 @@ import type { EventBus, GatewayEvent } from '../events.js';
 import type { ApiContext, Caller } from './context.js';
 import { who } from './context.js';
 import { errorBody } from './errors.js';
-import { Channel, catchUpRows, eventFrame, filterKey, parseWatchFilter, type CatchUp, type WatchFilter, type Watcher } from './watch-channels.js';
+import { Channel, catchUpRows, eventFrame, filterKey, isStatus, parseWatchFilter, type CatchUp, type QueuedEvent, type WatchFilter, type Watcher } from './watch-channels.js';
 import { snapshotMessage, terminalMessage } from './watch-messages.js';
 
 export interface WatchStats {
@@ -39,6 +39,13 @@ export interface WatchStats {
 export interface WatchOptions {
   maxBufferedBytes?: number;
   maxWatchers?: number;
+  /**
+   * How long Status events may wait for their frame (default 500 ms); within
+   * it a newer Status of an app supersedes the older one. Any other event
+   * (Result, Error, status changes, crashes, controls) goes out in the turn
+   * it happens, taking the waiting ones along.
+   */
+  statusWindowMs?: number;
 }
 
 const STATUS_LINE: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
@@ -54,6 +61,8 @@ export class WatchServer {
   private readonly maxBuffered: number;
   private readonly maxWatchers: number;
   private flushScheduled = false;
+  private flushTimer?: NodeJS.Timeout;
+  private readonly statusWindowMs: number;
   private count = 0;
   readonly stats: WatchStats = { events: 0, frames: 0, bytes: 0, dropped: 0, busyMs: 0 };
 
@@ -65,6 +74,7 @@ export class WatchServer {
   ) {
     this.maxBuffered = opts.maxBufferedBytes ?? 4 << 20;
     this.maxWatchers = opts.maxWatchers ?? 10_000;
+    this.statusWindowMs = opts.statusWindowMs ?? 500;
   }
 
   get size(): number {
@@ -76,6 +86,7 @@ export class WatchServer {
   }
 
   close(): void {
+    clearTimeout(this.flushTimer);
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     for (const ch of this.channels.values()) for (const w of ch.watchers) w.ws.close(1001, 'gateway stopping');
@@ -189,37 +200,54 @@ export class WatchServer {
   private onEvent(e: GatewayEvent): void {
     if (this.channels.size === 0) return;
     const t0 = performance.now();
-    let text: string | undefined;
+    let queued: QueuedEvent | undefined;
     const offer = (ch: Channel): void => {
       if (ch.closing || !ch.covers(e)) return;
       ch.version++;
       if (!ch.inNamespace(e)) return;
-      text ??= JSON.stringify(e);
-      ch.push(e, text);
+      queued ??= { event: e };
+      ch.push(queued);
       this.dirty.add(ch);
     };
     const app = this.byApp.get(e.app_id);
     if (app) offer(app);
+    const forApp = queued !== undefined;
     for (const ch of this.channels.values()) if (!ch.filter.app_id) offer(ch);
-    if (text !== undefined) this.stats.events++;
-    if (this.dirty.size > 0 && !this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (queued !== undefined) this.stats.events++;
+    if (this.dirty.size > 0) this.scheduleFlush(isStatus(e) && !forApp);
     this.stats.busyMs += performance.now() - t0;
+  }
+
+  /**
+   * Status events for subtree-wide watches wait up to the window, so that a
+   * device reporting many times a second costs each watcher a few events, not
+   * all of them; any other event, and any event an app_id watch wants,
+   * flushes in this turn. (Watching 1,000 devices that report
+   * flat out, every Status to 100 watchers was half a gigabyte a second.)
+   */
+  private scheduleFlush(status: boolean): void {
+    if (status && this.statusWindowMs > 0) {
+      this.flushTimer ??= setTimeout(() => this.flush(), this.statusWindowMs).unref();
+      return;
+    }
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => this.flush());
   }
 
   private flush(): void {
     const t0 = performance.now();
     this.flushScheduled = false;
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     for (const ch of this.dirty) {
-      const shared = eventFrame(ch.pending);
+      const shared = eventFrame(ch.texts());
       for (const w of ch.watchers) {
-        const data = w.from === 0 ? shared : eventFrame(ch.pending.slice(w.from));
+        const data = w.from === 0 ? shared : eventFrame(ch.texts(w.from));
         w.from = 0;
         if (data) this.send(ch, w, data);
       }
-      ch.pending = [];
+      ch.clear();
       if (ch.closing) this.finish(ch);
     }
     this.dirty.clear();

@@ -45,9 +45,9 @@ describe('watch channels', () => {
     const ch = new Channel('k', { app_id: B, namespace: 'home' }, new MemoryStore());
     expect(ch.matches(ev(B, A))).toBe(true);
     expect(ch.matches(ev(B, A, { namespace: 'lab' }))).toBe(false);
-    ch.push(ev(B, A, { status: 'running' } as Partial<GatewayEvent>), '{}');
+    ch.push({ event: ev(B, A, { status: 'running' } as Partial<GatewayEvent>) });
     expect(ch.closing).toBe(false);
-    ch.push(ev(B, A, { status: 'cancelled' } as Partial<GatewayEvent>), '{}');
+    ch.push({ event: ev(B, A, { status: 'cancelled' } as Partial<GatewayEvent>) });
     expect(ch.closing).toBe(true);
   });
 
@@ -83,7 +83,8 @@ describe('watch flow control', () => {
     const big = 'x'.repeat(64 * 1024);
     let sent = 0;
     for (; sent < 2000 && slow.size > 0; sent++) {
-      g.events.emit({ type: 'message', app_id: '00000000-0000-4000-8000-000000000001', parent_id: null, namespace: null, at: 'now', msg_type: 'Status', seq: sent, payload: big });
+      // Results: each goes out in its turn (a Status would wait for the window and could be superseded).
+      g.events.emit({ type: 'message', app_id: '00000000-0000-4000-8000-000000000001', parent_id: null, namespace: null, at: 'now', msg_type: 'Result', seq: sent, payload: big });
       await new Promise((r) => setImmediate(r));
     }
     expect(slow.size).toBe(0);
@@ -104,6 +105,30 @@ describe('watch flow control', () => {
     await res.client.next((m) => m.type === 'event' && m.event.app_id.endsWith('4'));
     expect(raw.map((t) => JSON.parse(t).type)).toEqual(['events']);
     expect(JSON.parse(raw[0]!).events).toHaveLength(5);
+    res.client.close();
+  });
+
+  it('on a subtree-wide watch a newer Status supersedes a waiting one; other events flush at once and keep their place', async () => {
+    gw = await startTestGateway();
+    const g = gw;
+    const res = await openWatch(g, admin(g), '');
+    if (!res.ok) throw new Error('refused');
+    const raw: string[] = [];
+    res.client.ws.on('message', (d) => raw.push(String(d)));
+    await res.client.next((m) => m.type === 'caught_up');
+    const A = '00000000-0000-4000-8000-00000000000a';
+    const B = '00000000-0000-4000-8000-00000000000b';
+    const status = (app: string, seq: number) => ({ type: 'message' as const, app_id: app, parent_id: null, namespace: null, at: 'now', msg_type: 'Status' as const, seq, payload: { n: seq } });
+    g.events.emit(status(A, 1));
+    g.events.emit(status(B, 1));
+    g.events.emit(status(A, 2));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(raw).toEqual([]); // Status only: waits for the window
+    g.events.emit({ ...status(A, 3), msg_type: 'Result', payload: { ok: true } });
+    await res.client.next((m) => m.type === 'event' && m.event.msg_type === 'Result');
+    expect(raw).toHaveLength(1);
+    const got = JSON.parse(raw[0]!).events.map((e: { app_id: string; seq: number; msg_type: string }) => `${e.app_id.slice(-1)}${e.seq}${e.msg_type[0]}`);
+    expect(got).toEqual(['b1S', 'a2S', 'a3R']);
     res.client.close();
   });
 });
