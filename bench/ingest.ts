@@ -53,7 +53,7 @@ export interface IngestResult {
 }
 
 /** The gateway with the limits out of the way: per-connection rate limits are not what is measured. */
-export const INGEST_GATEWAY_ARGS = [...(process.env.VW ? ['--verify-workers', process.env.VW] : []), '--rate', '1000000', '--burst', '1000000', '--heartbeat', '0', '--max-connections', '20000'];
+export const INGEST_GATEWAY_ARGS = ['--rate', '1000000', '--burst', '1000000', '--heartbeat', '0', '--max-connections', '20000'];
 
 type Target = { pid: number; url: string; stop(): Promise<unknown>; tail: { text(): string }; gatewayKey?: string };
 

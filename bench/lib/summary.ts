@@ -88,7 +88,7 @@ function ingestSection(r: Results): Section {
     title: 'Ingest (durable acks per second)',
     lines: [
       `${fmtInt(o.devices)} devices, window ${o.window} unacked messages each, ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up, ${o.procs} generator processes.`,
-      'Gateway: ack after SQLite commit (WAL, synchronous=FULL). MQTT: QoS 1 PUBACK, no subscribers, in-memory.',
+      'Gateway: ack after the SQLite commit is on disk (WAL fdatasync on the flush thread). MQTT: QoS 1 PUBACK, no subscribers, in-memory.',
     ],
     tables: [
       {

@@ -64,6 +64,18 @@ describe('watch channels', () => {
   });
 });
 
+/** A gateway with an admin watch of everything, caught up; `raw` collects its frames as sent. */
+async function watchEverything() {
+  gw = await startTestGateway();
+  const g = gw;
+  const res = await openWatch(g, admin(g), '');
+  if (!res.ok) throw new Error('refused');
+  const raw: string[] = [];
+  res.client.ws.on('message', (d) => raw.push(String(d)));
+  await res.client.next((m) => m.type === 'caught_up');
+  return { g, res, raw };
+}
+
 describe('watch flow control', () => {
   it('a watcher that reads nothing is dropped once its buffer passes the limit; the bus goes on', async () => {
     gw = await startTestGateway();
@@ -94,13 +106,7 @@ describe('watch flow control', () => {
   });
 
   it('events of one turn reach a watcher as one batch', async () => {
-    gw = await startTestGateway();
-    const g = gw;
-    const res = await openWatch(g, admin(g), '');
-    if (!res.ok) throw new Error('refused');
-    const raw: string[] = [];
-    res.client.ws.on('message', (d) => raw.push(String(d)));
-    await res.client.next((m) => m.type === 'caught_up');
+    const { g, res, raw } = await watchEverything();
     for (let i = 0; i < 5; i++) g.events.emit(ev(`00000000-0000-4000-8000-00000000000${i}`, null));
     await res.client.next((m) => m.type === 'event' && m.event.app_id.endsWith('4'));
     expect(raw.map((t) => JSON.parse(t).type)).toEqual(['events']);
@@ -109,13 +115,7 @@ describe('watch flow control', () => {
   });
 
   it('on a subtree-wide watch a newer Status supersedes a waiting one; other events flush at once and keep their place', async () => {
-    gw = await startTestGateway();
-    const g = gw;
-    const res = await openWatch(g, admin(g), '');
-    if (!res.ok) throw new Error('refused');
-    const raw: string[] = [];
-    res.client.ws.on('message', (d) => raw.push(String(d)));
-    await res.client.next((m) => m.type === 'caught_up');
+    const { g, res, raw } = await watchEverything();
     const A = '00000000-0000-4000-8000-00000000000a';
     const B = '00000000-0000-4000-8000-00000000000b';
     const status = (app: string, seq: number) => ({ type: 'message' as const, app_id: app, parent_id: null, namespace: null, at: 'now', msg_type: 'Status' as const, seq, payload: { n: seq } });

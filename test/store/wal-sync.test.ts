@@ -112,12 +112,16 @@ describe('WalFileSync', () => {
 describe('WorkerFileSync', () => {
   const dir = mkdtempSync(join(tmpdir(), 'trails-walw-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  /** A database with one committed app, so that its WAL exists, and a flush thread for it. */
+  const withWal = (name: string, n: number) => {
+    const path = join(dir, name);
+    const store = openSqliteStore(path, { fsync: 'inline' });
+    store.transaction((w) => w.insertApp(app(uuid(n))));
+    return { store, sync: new WorkerFileSync(path) };
+  };
 
   it('a finished flush is seen by poll() within the same turn, without the event loop', () => {
-    const path = join(dir, 'a.db');
-    const store = openSqliteStore(path, { fsync: 'inline' });
-    store.transaction((w) => w.insertApp(app(uuid(1))));
-    const sync = new WorkerFileSync(path);
+    const { store, sync } = withWal('a.db', 1);
     let answered: Error | undefined | 'no' = 'no';
     sync.sync((e) => (answered = e));
     const nap = new Int32Array(new SharedArrayBuffer(4));
@@ -131,10 +135,7 @@ describe('WorkerFileSync', () => {
   });
 
   it('the thread stays up while idle', async () => {
-    const path = join(dir, 'c.db');
-    const store = openSqliteStore(path, { fsync: 'inline' });
-    store.transaction((w) => w.insertApp(app(uuid(3))));
-    const sync = new WorkerFileSync(path);
+    const { store, sync } = withWal('c.db', 3);
     await new Promise((r) => setTimeout(r, 300));
     await expect(new Promise((r) => sync.sync(r))).resolves.toBeUndefined();
     sync.close();
@@ -142,10 +143,7 @@ describe('WorkerFileSync', () => {
   });
 
   it('answers through the event loop too, and a flush in flight at close', async () => {
-    const path = join(dir, 'b.db');
-    const store = openSqliteStore(path, { fsync: 'inline' });
-    store.transaction((w) => w.insertApp(app(uuid(2))));
-    const sync = new WorkerFileSync(path);
+    const { store, sync } = withWal('b.db', 2);
     await expect(new Promise((r) => sync.sync(r))).resolves.toBeUndefined();
     const inFlight = new Promise((r) => sync.sync(r));
     sync.close();
