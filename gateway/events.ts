@@ -48,12 +48,8 @@ export class EventBus {
     }
   }
 
+  /** 0 when nobody listens: a publisher may then skip building the event. */
   get size(): number {
     return this.listeners.size;
-  }
-
-  /** False when nobody listens: a publisher may then skip building the event. */
-  get active(): boolean {
-    return this.listeners.size > 0;
   }
 }

@@ -211,10 +211,10 @@ export class WatchServer {
     };
     const app = this.byApp.get(e.app_id);
     if (app) offer(app);
-    const forApp = queued !== undefined;
+    const wantedByAppWatch = queued !== undefined;
     for (const ch of this.channels.values()) if (!ch.filter.app_id) offer(ch);
     if (queued !== undefined) this.stats.events++;
-    if (this.dirty.size > 0) this.scheduleFlush(isStatus(e) && !forApp);
+    if (this.dirty.size > 0) this.scheduleFlush(isStatus(e) && !wantedByAppWatch);
     this.stats.busyMs += performance.now() - t0;
   }
 
@@ -222,8 +222,8 @@ export class WatchServer {
    * Status events for subtree-wide watches wait up to the window, so that a
    * device reporting many times a second costs each watcher a few events, not
    * all of them; any other event, and any event an app_id watch wants,
-   * flushes in this turn. (Watching 1,000 devices that report
-   * flat out, every Status to 100 watchers was half a gigabyte a second.)
+   * flushes in this turn. (With 1,000 devices reporting flat out, every
+   * Status to 100 watchers was half a gigabyte a second.)
    */
   private scheduleFlush(status: boolean): void {
     if (status && this.statusWindowMs > 0) {

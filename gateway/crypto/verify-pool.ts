@@ -57,34 +57,38 @@ interface Request {
 
 interface Batch {
   requests: Request[];
-  worker?: Worker;
+  slot: Slot;
+}
+
+/** A worker, the requests it has not answered yet, and the key numbers it knows. */
+interface Slot {
+  worker: Worker;
+  load: number;
+  known: Set<number>;
 }
 
 export class VerifyPool {
-  private readonly workers: Worker[] = [];
+  private readonly slots: Slot[] = [];
   private readonly inFlight = new Map<number, Batch>();
   private current: Request[] = [];
   private scheduled = false;
   private nextId = 1;
-  /** Requests sent to each worker and not yet answered. */
-  private readonly load = new Map<Worker, number>();
-  /** A number per public key (by identity: the hub holds one Uint8Array per app), and which workers know it. */
+  /** A number per public key (by identity: the hub holds one Uint8Array per app). */
   private readonly keyIds = new WeakMap<Uint8Array, number>();
-  private readonly known = new Map<Worker, Set<number>>();
   private nextKey = 1;
   private closed = false;
 
   constructor(size: number) {
-    for (let i = 0; i < size; i++) this.workers.push(this.spawn());
+    for (let i = 0; i < size; i++) this.slots.push(this.spawn());
   }
 
   get size(): number {
-    return this.workers.length;
+    return this.slots.length;
   }
 
   /** Resolves true when `sig` is a valid Ed25519 signature of `input` by the raw 32-byte `key`. */
   verify(input: Uint8Array, sig: Uint8Array, key: Uint8Array): Promise<boolean> {
-    if (this.closed || this.workers.length === 0 || sig.length !== 64 || key.length !== 32) {
+    if (this.closed || this.slots.length === 0 || sig.length !== 64 || key.length !== 32) {
       return Promise.resolve(verifyHere(input, sig, key));
     }
     return new Promise((resolve) => {
@@ -100,7 +104,7 @@ export class VerifyPool {
   async close(): Promise<void> {
     this.closed = true;
     this.dispatch();
-    await Promise.all(this.workers.map((w) => w.terminate()));
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
   }
 
   private dispatch(): void {
@@ -108,13 +112,13 @@ export class VerifyPool {
     const requests = this.current;
     if (requests.length === 0) return;
     this.current = [];
-    if (this.closed || this.workers.length === 0) return answerHere(requests);
+    if (this.closed || this.slots.length === 0) return answerHere(requests);
     const id = this.nextId++;
-    const worker = this.leastLoaded();
-    const { buf, newKeys } = this.pack(requests, this.known.get(worker)!);
-    this.load.set(worker, (this.load.get(worker) ?? 0) + requests.length);
-    this.inFlight.set(id, { requests, worker });
-    worker.postMessage({ id, buf, count: requests.length, newKeys }, [buf]);
+    const slot = this.leastLoaded();
+    const { buf, newKeys } = this.pack(requests, slot.known);
+    slot.load += requests.length;
+    this.inFlight.set(id, { requests, slot });
+    slot.worker.postMessage({ id, buf, count: requests.length, newKeys }, [buf]);
   }
 
   private pack(requests: Request[], known: Set<number>): { buf: ArrayBuffer; newKeys: Array<[number, Uint8Array]> } {
@@ -149,37 +153,35 @@ export class VerifyPool {
     return n;
   }
 
-  private leastLoaded(): Worker {
-    let best = this.workers[0]!;
-    for (const w of this.workers) if ((this.load.get(w) ?? 0) < (this.load.get(best) ?? 0)) best = w;
+  private leastLoaded(): Slot {
+    let best = this.slots[0]!;
+    for (const s of this.slots) if (s.load < best.load) best = s;
     return best;
   }
 
-  private spawn(): Worker {
-    const w = new Worker(WORKER_SOURCE, { eval: true });
-    this.known.set(w, new Set());
+  private spawn(): Slot {
+    const slot: Slot = { worker: new Worker(WORKER_SOURCE, { eval: true }), load: 0, known: new Set() };
+    const w = slot.worker;
     w.on('message', ({ id, ok }: { id: number; ok: Uint8Array }) => {
       const batch = this.inFlight.get(id);
       this.inFlight.delete(id);
       if (!batch) return;
-      this.load.set(w, (this.load.get(w) ?? 0) - batch.requests.length);
+      slot.load -= batch.requests.length;
       batch.requests.forEach((r, i) => r.resolve(ok[i] === 1));
     });
     // A worker that dies takes its batches' answers with it: verify those here.
-    w.on('error', () => this.recover(w));
-    w.on('exit', () => this.recover(w));
+    w.on('error', () => this.recover(slot));
+    w.on('exit', () => this.recover(slot));
     // After the listeners: adding a 'message' listener refs the worker again.
     w.unref();
-    return w;
+    return slot;
   }
 
-  private recover(dead: Worker): void {
-    const i = this.workers.indexOf(dead);
-    if (i >= 0) this.workers.splice(i, 1);
-    this.load.delete(dead);
-    this.known.delete(dead);
+  private recover(dead: Slot): void {
+    const i = this.slots.indexOf(dead);
+    if (i >= 0) this.slots.splice(i, 1);
     for (const [id, batch] of this.inFlight) {
-      if (batch.worker !== dead) continue;
+      if (batch.slot !== dead) continue;
       this.inFlight.delete(id);
       answerHere(batch.requests);
     }

@@ -109,7 +109,7 @@ export class DataHandler {
 
   private emit(app: LiveApp, f: MessageFrame, at: string, newStatus: AppStatus | undefined): void {
     const events = this.hub.deps.events;
-    if (!events.active) return;
+    if (events.size === 0) return;
     const { appId: app_id, parentId: parent_id, namespace } = app;
     events.emit({ app_id, parent_id, namespace, at, type: 'message', msg_type: f.header.msg_type, seq: f.header.seq, payload: f.payload });
     if (newStatus) events.emit({ app_id, parent_id, namespace, at, type: 'app_status', status: newStatus });

@@ -2,8 +2,9 @@
  * Group commit: writes queued during one turn of the event loop are committed
  * in one transaction, and one fsync covers many such transactions. Each
  * write's callback (typically: send the ack) runs only once the store says
- * the commit is on disk, so an ack never leaves before its row is durable. A write that fails alone (a
- * constraint) is reported to its own callback; the rest of the batch commits.
+ * the commit is on disk, so an ack never leaves before its row is durable. A
+ * write that fails alone (a constraint) is reported to its own callback; the
+ * rest of the batch commits.
  */
 import type { GatewayStore, StoreWriter } from '../store/types.js';
 

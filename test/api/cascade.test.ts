@@ -11,22 +11,15 @@
  *         ├─ d                   already done → already_terminal
  *         └─ e                   crashed (socket dropped) → queued
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import type { GatewayConfig } from '../../gateway/config.js';
 import type { SqliteStore } from '../../gateway/store/sqlite/sqlite-store.js';
-import { as, admin, call, cleanDirs, startTestGateway, until } from './support/api-harness.js';
+import { as, admin, call, until } from './support/api-harness.js';
 import { SimLink, simApp, type SimApp } from './support/sim-device.js';
+import { gatewayPerTest } from './support/per-test.js';
 
-let gw: RunningGateway | undefined;
-const links: SimLink[] = [];
-afterEach(async () => {
-  for (const l of links.splice(0)) l.close();
-  await gw?.stop();
-  gw = undefined;
-});
-afterAll(cleanDirs);
-
+const env = gatewayPerTest();
 
 interface Tree {
   g: RunningGateway;
@@ -34,10 +27,8 @@ interface Tree {
 }
 
 async function tree(over: Partial<GatewayConfig> = {}): Promise<Tree> {
-  gw = await startTestGateway(over);
-  const g = gw;
-  const [x, y] = [await SimLink.open(g.wsUrl), await SimLink.open(g.wsUrl)];
-  links.push(x, y);
+  const g = await env.start(over);
+  const [x, y] = [await env.link(g), await env.link(g)];
   const root = simApp(null, 'root');
   const a = simApp(root.appId, 'a');
   const a1 = simApp(a.appId, 'a1');
@@ -127,8 +118,7 @@ describe('cascade cancel', () => {
     const t = await tree();
     await call(t.g, admin(t.g), 'POST', `/api/v1/apps/${t.b.appId}/cancel?cascade=true&grace=0.2`);
     expect(t.g.store.getApp(t.b1)?.status).toBe('scheduled');
-    const late = await SimLink.open(t.g.wsUrl);
-    links.push(late);
+    const late = await env.link(t.g);
     const b1: SimApp = { ...simApp(t.b.appId, 'b1'), appId: t.b1 };
     await late.register(b1);
     await until(() => t.g.store.getApp(t.b1)?.status === 'cancelled', 3000, 'b1 cancelled on arrival');

@@ -3,30 +3,22 @@
  * 504 while it stays queued, 409 for a finished app, 403 for oneself or a
  * stranger, and an audit row for each.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
-import { as, admin, call, cleanDirs, startTestGateway, until } from './support/api-harness.js';
+import { as, admin, call, until } from './support/api-harness.js';
 import { SimLink, simApp, type SimApp } from './support/sim-device.js';
+import { gatewayPerTest } from './support/per-test.js';
 
-let gw: RunningGateway | undefined;
-const links: SimLink[] = [];
-afterEach(async () => {
-  for (const l of links.splice(0)) l.close();
-  await gw?.stop();
-  gw = undefined;
-});
-afterAll(cleanDirs);
-
+const env = gatewayPerTest();
 
 async function setup(): Promise<{ g: RunningGateway; link: SimLink; parent: SimApp; child: SimApp }> {
-  gw = await startTestGateway();
-  const link = await SimLink.open(gw.wsUrl);
-  links.push(link);
+  const g = await env.start();
+  const link = await env.link(g);
   const parent = simApp(null, 'parent');
   const child = simApp(parent.appId, 'child');
   await link.register(parent);
   await link.register(child);
-  return { g: gw, link, parent, child };
+  return { g, link, parent, child };
 }
 
 describe('control', () => {
@@ -68,8 +60,7 @@ describe('control', () => {
   it('a control for a crashed app or a declared child waits (504) and is delivered when it comes', async () => {
     const { g, parent } = await setup();
     const roamer = simApp(parent.appId, 'roamer');
-    const first = await SimLink.open(g.wsUrl);
-    links.push(first);
+    const first = await env.link(g);
     await first.register(roamer);
     first.close();
     await until(() => g.store.getApp(roamer.appId)?.status === 'crashed', 3000, 'roamer dropped');
@@ -77,8 +68,7 @@ describe('control', () => {
     const res = await call(g, as(parent), 'POST', `/api/v1/apps/${roamer.appId}/control`, { action: 'checkpoint', timeoutMs: 100 });
     expect([res.status, res.body.status]).toEqual([504, 'timeout']);
     expect(g.store.getControl(res.body.correlation_id)?.status).toBe('queued');
-    const back = await SimLink.open(g.wsUrl);
-    links.push(back);
+    const back = await env.link(g);
     expect((await back.register(roamer)).type).toBe('registered');
     await until(() => g.store.getControl(res.body.correlation_id)?.status === 'answered', 3000, 'control answered after return');
     expect(roamer.controls.map((c) => c.action)).toEqual(['checkpoint']);
@@ -87,8 +77,7 @@ describe('control', () => {
     const queued = await call(g, as(parent), 'POST', `/api/v1/apps/${declared}/control`, { action: 'warmup', timeoutMs: 100 });
     expect([queued.status, queued.body.status]).toEqual([504, 'timeout']);
     expect(g.store.getControl(queued.body.correlation_id)?.status).toBe('queued');
-    const late = await SimLink.open(g.wsUrl);
-    links.push(late);
+    const late = await env.link(g);
     const app: SimApp = { ...simApp(parent.appId, 'later'), appId: declared };
     await late.register(app);
     await until(() => g.store.getControl(queued.body.correlation_id)?.status === 'answered', 3000, 'queued control answered');

@@ -3,41 +3,30 @@
  * terminal message `trails wait` ends on; subtree and namespace filters; and
  * the refusals of the upgrade (400, 401, 403, 404) with their audit rows.
  */
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import { signRequest } from '../../gateway/auth/request-signing.js';
-import { as, admin, call, cleanDirs, startTestGateway, until, type Signer } from './support/api-harness.js';
+import { as, admin, call, until, type Signer } from './support/api-harness.js';
 import { SimLink, simApp, type SimApp } from './support/sim-device.js';
+import { gatewayPerTest } from './support/per-test.js';
 import { openWatch, type WatchClient } from './support/watch-client.js';
 
-let gw: RunningGateway | undefined;
-const links: SimLink[] = [];
-const watchers: WatchClient[] = [];
-afterEach(async () => {
-  for (const w of watchers.splice(0)) w.close();
-  for (const l of links.splice(0)) l.close();
-  await gw?.stop();
-  gw = undefined;
-});
-afterAll(cleanDirs);
-
+const env = gatewayPerTest();
 
 async function setup(): Promise<{ g: RunningGateway; link: SimLink; root: SimApp; kid: SimApp }> {
-  gw = await startTestGateway();
-  const link = await SimLink.open(gw.wsUrl);
-  links.push(link);
+  const g = await env.start();
+  const link = await env.link(g);
   const root = simApp(null, 'root', 'answer', 'home');
   const kid = simApp(root.appId, 'kid', 'answer', 'home');
   await link.register(root);
   await link.register(kid);
-  return { g: gw, link, root, kid };
+  return { g, link, root, kid };
 }
 
 async function watch(g: RunningGateway, signer: Signer, query: string): Promise<WatchClient> {
   const res = await openWatch(g, signer, query);
   if (!res.ok) throw new Error(`watch refused: ${res.status} ${JSON.stringify(res.body)}`);
-  watchers.push(res.client);
-  return res.client;
+  return env.track(res.client);
 }
 
 describe('watch', () => {
@@ -148,7 +137,7 @@ describe('watch', () => {
 describe('watch refusals', () => {
   const refused = async (res: Awaited<ReturnType<typeof openWatch>>) => {
     if (res.ok) {
-      watchers.push(res.client);
+      env.track(res.client);
       throw new Error('the watch was accepted');
     }
     return res;
@@ -177,7 +166,7 @@ describe('watch refusals', () => {
     const h = signRequest({ method: 'GET', path, key: g.admin.pair });
     const first = await openWatch(g, null, `app_id=${root.appId}`, h);
     expect(first.ok).toBe(true);
-    if (first.ok) watchers.push(first.client);
+    if (first.ok) env.track(first.client);
     const replay = await refused(await openWatch(g, null, `app_id=${root.appId}`, h));
     expect([replay.status, replay.body.error.code]).toEqual([401, 'replayed_nonce']);
     const other = signRequest({ method: 'GET', path: '/api/v1/watch', key: g.admin.pair });

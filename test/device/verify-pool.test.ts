@@ -51,7 +51,7 @@ describe('verify pool', () => {
     const kp = generateKeyPair();
     const input = Buffer.from('y');
     const pending = pool.verify(input, sign(input, privateKeyObject(kp.secretKey)), kp.publicKey);
-    await (pool as unknown as { workers: Array<{ terminate(): Promise<number> }> }).workers[0]!.terminate();
+    await (pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots[0]!.worker.terminate();
     await expect(pending).resolves.toBe(true);
     expect(pool.size).toBe(0);
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { SyncPipeline, WalFileSync, type FileSync } from '../../gateway/store/sqlite/wal-sync.js';
+import { SyncPipeline, WalFile, type FileSync } from '../../gateway/store/sqlite/wal-sync.js';
 import { WorkerFileSync } from '../../gateway/store/sqlite/wal-sync-worker.js';
 import { openSqliteStore } from '../../gateway/store/sqlite/sqlite-store.js';
 import { app, uuid } from './fixtures.js';
@@ -69,30 +69,23 @@ describe('SyncPipeline', () => {
   });
 });
 
-describe('WalFileSync', () => {
+describe('WalFile', () => {
   const dir = mkdtempSync(join(tmpdir(), 'trails-wal-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('answers at once while there is no WAL file, and flushes the WAL once there is one', async () => {
+  it('has no descriptor while there is no WAL file, and flushes the WAL once there is one', () => {
     const path = join(dir, 'a.db');
-    const sync = new WalFileSync(path);
-    await expect(new Promise((r) => sync.sync(r))).resolves.toBeUndefined();
+    const wal = new WalFile(path);
+    expect(wal.descriptor()).toBe(-1);
+    wal.syncNow();
     const store = openSqliteStore(path);
     store.transaction((w) => w.insertApp(app(uuid(1))), { deferSync: true });
     expect(statSync(`${path}-wal`).size).toBeGreaterThan(0);
-    await expect(new Promise((r) => sync.sync(r))).resolves.toBeUndefined();
-    sync.close();
-    store.close();
-  });
-
-  it('closing while a flush runs closes the descriptor only after it', async () => {
-    const path = join(dir, 'b.db');
-    const store = openSqliteStore(path);
-    store.transaction((w) => w.insertApp(app(uuid(2))), { deferSync: true });
-    const sync = new WalFileSync(path);
-    const done = new Promise((r) => sync.sync(r));
-    sync.close();
-    await expect(done).resolves.toBeUndefined();
+    const fd = wal.descriptor();
+    expect(fd).toBeGreaterThanOrEqual(0);
+    expect(wal.descriptor()).toBe(fd); // the same file: the same descriptor
+    wal.syncNow();
+    wal.close();
     store.close();
   });
 

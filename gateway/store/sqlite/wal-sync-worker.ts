@@ -11,32 +11,21 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { WalFileSync, type FileSync } from './wal-sync.js';
+import { WalFile, type FileSync } from './wal-sync.js';
 
 // Slots of the shared Int32Array.
 const REQUESTED = 0; // flush generation asked for
 const DONE = 1; // flush generation finished
 const ERRNO = 2; // 0, or the errno of the last failed flush
 const STOP = 3; // 1 = exit
-const STOPPED = 4; // 1 = the thread let go of its connection and descriptor
+const STOPPED = 4; // 1 = the thread let go of its connection
+const FD = 5; // the WAL descriptor to flush (WalFile's, on the main thread)
 
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
-const path = require('node:path');
-const { state, walPath, dbPath, sqlitePath, checkpointMs, restartFrames } = workerData;
-let fd = -1, ino = -1, seen = 0, db = null, lastCheckpoint = Date.now();
-function walFd() {
-  let st;
-  try { st = fs.statSync(walPath); } catch (e) { if (e.code === 'ENOENT') return -1; throw e; }
-  if (fd >= 0 && st.ino === ino) return fd;
-  if (fd >= 0) fs.closeSync(fd);
-  fd = fs.openSync(walPath, fs.constants.O_RDWR);
-  ino = fs.fstatSync(fd).ino;
-  const dir = fs.openSync(path.dirname(walPath), fs.constants.O_RDONLY);
-  try { fs.fsyncSync(dir); } finally { fs.closeSync(dir); }
-  return fd;
-}
+const { state, dbPath, sqlitePath, checkpointMs, restartFrames } = workerData;
+let seen = 0, db = null, lastCheckpoint = Date.now();
 // Checkpoints run here too, beside the flushes: on the event loop's thread
 // SQLite's auto-checkpoint stopped everything for two fsyncs and the copy.
 // PASSIVE never blocks the writer; but under steady writes it may never catch
@@ -53,7 +42,7 @@ function checkpoint() {
 }
 function flush() {
   if (Atomics.load(state, ${STOP}) === 1) {
-    try { if (fd >= 0) fs.closeSync(fd); if (db) db.close(); } finally {
+    try { if (db) db.close(); } finally {
       Atomics.store(state, ${STOPPED}, 1);
       Atomics.notify(state, ${STOPPED});
       parentPort.close();
@@ -63,7 +52,7 @@ function flush() {
   const gen = Atomics.load(state, ${REQUESTED});
   if (gen !== seen) {
     let errno = 0, message;
-    try { const f = walFd(); if (f >= 0) fs.fdatasyncSync(f); }
+    try { fs.fdatasyncSync(Atomics.load(state, ${FD})); }
     catch (e) { errno = Math.abs(e.errno || 5); message = e.message; }
     Atomics.store(state, ${ERRNO}, errno);
     Atomics.store(state, ${DONE}, gen);
@@ -87,10 +76,10 @@ interface Pending {
 }
 
 export class WorkerFileSync implements FileSync {
-  private readonly state = new Int32Array(new SharedArrayBuffer(5 * Int32Array.BYTES_PER_ELEMENT));
+  private readonly state = new Int32Array(new SharedArrayBuffer(6 * Int32Array.BYTES_PER_ELEMENT));
   private readonly worker: Worker;
-  /** For syncNow and close, on this thread. */
-  private readonly local: WalFileSync;
+  /** The WAL descriptor, owned here; the thread only flushes it. */
+  private readonly wal: WalFile;
   private gen = 0;
   private pending?: Pending;
   private lastMessage?: string;
@@ -98,10 +87,9 @@ export class WorkerFileSync implements FileSync {
 
   /** `checkpoint`: take over SQLite's auto-checkpoint (the caller turned it off on its connection). */
   constructor(dbPath: string, checkpoint?: { everyMs: number; restartFrames: number }) {
-    this.local = new WalFileSync(dbPath);
+    this.wal = new WalFile(dbPath);
     const workerData = {
       state: this.state,
-      walPath: `${dbPath}-wal`,
       dbPath,
       sqlitePath: checkpoint ? createRequire(import.meta.url).resolve('better-sqlite3') : undefined,
       checkpointMs: checkpoint?.everyMs ?? 0,
@@ -120,6 +108,14 @@ export class WorkerFileSync implements FileSync {
 
   sync(done: (err?: Error) => void): void {
     if (this.dead) return done(this.dead);
+    let fd: number;
+    try {
+      fd = this.wal.descriptor();
+    } catch (e) {
+      return done(e instanceof Error ? e : new Error(String(e)));
+    }
+    if (fd < 0) return done(); // no WAL yet: nothing was written
+    Atomics.store(this.state, FD, fd);
     this.gen += 1;
     this.pending = { gen: this.gen, done };
     Atomics.store(this.state, REQUESTED, this.gen);
@@ -135,7 +131,7 @@ export class WorkerFileSync implements FileSync {
   }
 
   syncNow(): void {
-    this.local.syncNow();
+    this.wal.syncNow();
   }
 
   /**
@@ -153,7 +149,7 @@ export class WorkerFileSync implements FileSync {
     // connection must be the last, so that closing it checkpoints and removes
     // the WAL now, not after the caller has moved on (or removed the directory).
     if (!this.dead) Atomics.wait(this.state, STOPPED, 0, 2000);
-    this.local.close();
+    this.wal.close();
   }
 
   private die(err: Error): void {

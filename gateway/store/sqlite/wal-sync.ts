@@ -4,13 +4,14 @@
  * With `synchronous = FULL`, SQLite fsyncs the WAL inside every COMMIT, on
  * the thread that commits: the event loop stood still for each fsync. Here
  * the connection runs at `synchronous = NORMAL` (a COMMIT only writes the WAL)
- * and the WAL file is fdatasync'ed from libuv's thread pool instead. A commit
+ * and the WAL file is fdatasync'ed on a thread of its own instead
+ * (wal-sync-worker.ts). A commit
  * is durable once an fdatasync that *started* after it has finished, exactly
  * the state FULL would have reached inside COMMIT: fsync acts on the file, not
  * on the descriptor, so our descriptor flushes what SQLite's wrote. While one
  * fdatasync runs, further commits gather for the next one.
  */
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, statSync, constants } from 'node:fs';
+import { closeSync, fdatasyncSync, fstatSync, fsyncSync, openSync, statSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 
 export type Durable = (err?: Error) => void;
@@ -95,55 +96,23 @@ export class SyncPipeline {
 }
 
 /**
- * The WAL file of `dbPath`, opened on first use and reopened if SQLite ever
- * replaced it (it deletes the WAL only when the last connection closes, but a
- * stale descriptor would flush a file nobody reads).
+ * The WAL file of `dbPath`: one descriptor, opened on first use (SQLite
+ * creates the WAL with the first write) and reopened if SQLite ever replaced
+ * the file (it deletes the WAL only when the last connection closes, but a
+ * stale descriptor would flush a file nobody reads). The flush thread
+ * fdatasyncs this same descriptor: descriptors belong to the process.
  */
-export class WalFileSync implements FileSync {
+export class WalFile {
   private fd = -1;
   private ino = -1;
-  private inFlight = 0;
-  private closing = false;
   private readonly walPath: string;
 
   constructor(dbPath: string) {
     this.walPath = `${dbPath}-wal`;
   }
 
-  sync(done: (err?: Error) => void): void {
-    let fd: number;
-    try {
-      fd = this.open();
-    } catch (e) {
-      return done(asError(e));
-    }
-    if (fd < 0) return done();
-    this.inFlight += 1;
-    fdatasync(fd, (err) => {
-      this.inFlight -= 1;
-      if (this.closing && this.inFlight === 0) this.release();
-      done(err ?? undefined);
-    });
-  }
-
-  syncNow(): void {
-    const fd = this.open();
-    if (fd >= 0) fdatasyncSync(fd);
-  }
-
-  /** Closes the descriptor, once no flush of the thread pool still uses it. */
-  close(): void {
-    this.closing = true;
-    if (this.inFlight === 0) this.release();
-  }
-
-  private release(): void {
-    if (this.fd >= 0) closeSync(this.fd);
-    this.fd = -1;
-  }
-
   /** The descriptor of the current WAL file; -1 when there is none (nothing was ever written). */
-  private open(): number {
+  descriptor(): number {
     let ino: number;
     try {
       ino = statSync(this.walPath).ino;
@@ -152,12 +121,23 @@ export class WalFileSync implements FileSync {
       throw e;
     }
     if (this.fd >= 0 && ino === this.ino) return this.fd;
-    if (this.inFlight === 0) this.release();
+    this.close();
     this.fd = openSync(this.walPath, constants.O_RDWR);
     this.ino = fstatSync(this.fd).ino;
     // A new WAL file's directory entry must be durable too, once.
     syncDirectory(dirname(this.walPath));
     return this.fd;
+  }
+
+  /** fdatasync on this thread. */
+  syncNow(): void {
+    const fd = this.descriptor();
+    if (fd >= 0) fdatasyncSync(fd);
+  }
+
+  close(): void {
+    if (this.fd >= 0) closeSync(this.fd);
+    this.fd = -1;
   }
 }
 
