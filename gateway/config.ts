@@ -56,7 +56,7 @@ const SETTINGS: Setting[] = [
   { env: 'TRAILS_BURST', flag: '--burst', help: 'burst above --rate (default 1000)', apply: (c, v) => void (c.burst = int(v, '--burst', 1, 1_000_000)) },
   { env: 'TRAILS_RECONNECT_WINDOW', flag: '--reconnect-window', help: 'seconds apps have to re_register after a restart (default 60)', apply: (c, v) => void (c.reconnectWindowMs = 1000 * int(v, '--reconnect-window', 1, 86_400)) },
   { env: 'TRAILS_HEARTBEAT', flag: '--heartbeat', help: 'seconds between pings to devices, 0 = off (default 30)', apply: (c, v) => void (c.heartbeatMs = 1000 * int(v, '--heartbeat', 0, 3600)) },
-  { env: 'TRAILS_SNAPSHOT_RETENTION', flag: '--snapshot-retention', help: 'snapshots kept per app (default 100)', apply: (c, v) => void (c.snapshotRetention = int(v, '--snapshot-retention', 1, 10_000_000)) },
+  { env: 'TRAILS_SNAPSHOT_RETENTION', flag: '--snapshot-retention', help: 'Status rows (snapshots) kept per app: those of its last N seqs (default 100)', apply: (c, v) => void (c.snapshotRetention = int(v, '--snapshot-retention', 1, 10_000_000)) },
   { env: 'TRAILS_CONTROL_TTL', flag: '--control-ttl', help: 'seconds a control waits for an offline device (default 300)', apply: (c, v) => void (c.controlTtlMs = 1000 * int(v, '--control-ttl', 1, 30 * 86_400)) },
   { env: 'TRAILS_WATCH_STATUS_WINDOW', flag: '--watch-status-window', help: 'ms a subtree watch gathers Status events, keeping each app\'s latest; 0 = every one (default 500)', apply: (c, v) => void (c.watchStatusWindowMs = int(v, '--watch-status-window', 0, 60_000)) },
   { env: 'TRAILS_MIN_SEC_LEVEL', flag: '--min-sec-level', help: 'lowest tier accepted: open, signed, encrypted or full (default open)', apply: applySecLevel },

@@ -10,9 +10,15 @@ import { verifyFrame } from '../protocol/signing.js';
 import type { AppStatus, StoreWriter } from '../store/types.js';
 import type { DeviceHub } from './hub.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
+import { SnapshotPruner } from './snapshot-pruner.js';
 
 export class DataHandler {
-  constructor(private readonly hub: DeviceHub) {}
+  private readonly pruner: SnapshotPruner;
+
+  constructor(private readonly hub: DeviceHub) {
+    const { committer } = hub.deps;
+    this.pruner = new SnapshotPruner(hub.options.snapshotRetention, (op, done) => committer.enqueue(op, done));
+  }
 
   /** `verified`: a verify worker already checked the signature of this very frame. */
   message(state: ConnState, f: MessageFrame, raw: SignedFrame, verified = false): void {
@@ -50,8 +56,6 @@ export class DataHandler {
     if (verdict.kind === 'new' && verdict.gap) app.gaps.push(verdict.gap);
     if (verdict.kind === 'fill') app.gaps.splice(0, app.gaps.length, ...splitGaps(app.gaps, seq));
     app.uncommitted.set(seq, payloadText);
-    const prune = msg_type === 'Status' && ++app.sincePrune >= this.hub.options.snapshotRetention;
-    if (prune) app.sincePrune = 0;
     const terminal = msg_type !== 'Status';
     if (terminal) this.hub.unbind(app);
 
@@ -65,7 +69,6 @@ export class DataHandler {
       if (after !== before) {
         w.updateApp(app.appId, { status: after, last_seq: Math.max(seq, app.storedSeq), updated_at: now, ...(terminal ? { disconnected_at: now } : {}) });
       }
-      if (prune) w.pruneSnapshots(app.appId, this.hub.options.snapshotRetention);
     };
     this.hub.deps.committer.enqueue(write, (err) => {
       app.uncommitted.delete(seq);
@@ -76,6 +79,8 @@ export class DataHandler {
       this.emit(app, f, now, before === after ? undefined : after);
       if (terminal) this.hub.closeIfIdle(state, 'terminal');
     });
+    // After the write, so a sweep it triggers runs after this row is inserted.
+    if (msg_type === 'Status') this.pruner.stored(app, seq);
   }
 
   /** Writes apps.last_seq for live apps whose committed seq moved on since it was last written. */

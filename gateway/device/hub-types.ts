@@ -23,7 +23,7 @@ export interface HubOptions extends BootstrapOptions {
   registrationTimeoutMs: number;
   /** Signed control-plane frames must carry a timestamp this close to now. */
   timestampSkewMs: number;
-  /** Snapshots (and Status messages) kept per app; the latest is always kept. */
+  /** Status rows (snapshots) kept per app: those of its last N seqs, so the latest always. */
   snapshotRetention: number;
   /** After a restart, apps have this long to re_register before lost_contact. */
   reconnectWindowMs: number;
@@ -90,8 +90,8 @@ export interface LiveApp {
   readonly gaps: Array<{ from: number; to: number }>;
   /** Encrypted tier: the session's sealed channel; every other frame of the app travels in it. */
   sealed?: SealedChannel;
-  /** Snapshots written since the last prune. */
-  sincePrune: number;
+  /** Status rows at or below this seq are pruned (snapshot-pruner.ts). */
+  prunedTo: number;
   conn: ConnState;
 }
 

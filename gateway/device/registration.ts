@@ -278,7 +278,7 @@ export class RegistrationHandler {
   private newLive(state: ConnState, appId: string, parentId: string | null, namespace: string | null, secLevel: SecLevel, pubKeyText: string, pubKey: KeyObject | null, lastSeq: number): LiveApp {
     const gaps = lastSeq > 0 ? this.hub.deps.store.seqGaps(appId).map((g) => ({ from: g.from_seq, to: g.to_seq })) : [];
     const pubKeyRaw = pubKey ? (decodePublicKey(pubKeyText) ?? null) : null;
-    return { appId, parentId, namespace, secLevel, pubKeyText, pubKey, pubKeyRaw, status: 'connected', highSeq: lastSeq, committedSeq: lastSeq, storedSeq: lastSeq, lastAuthTs: 0, uncommitted: new Map(), gaps, sincePrune: 0, conn: state };
+    return { appId, parentId, namespace, secLevel, pubKeyText, pubKey, pubKeyRaw, status: 'connected', highSeq: lastSeq, committedSeq: lastSeq, storedSeq: lastSeq, lastAuthTs: 0, uncommitted: new Map(), gaps, prunedTo: 0, conn: state };
   }
 
   /**

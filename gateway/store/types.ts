@@ -155,6 +155,12 @@ export interface MessageFilter {
 }
 
 /** The write side, valid only inside `transaction`. */
+/** Seqs `after < seq <= upTo` of one app. */
+export interface SeqRange {
+  readonly after: number;
+  readonly upTo: number;
+}
+
 export interface StoreWriter extends BootstrapWriter {
   insertApp(app: NewApp): void;
   updateApp(appId: string, patch: AppPatch): void;
@@ -167,8 +173,13 @@ export interface StoreWriter extends BootstrapWriter {
   insertControl(c: NewControl): number;
   updateControl(id: number, patch: ControlPatch): void;
   insertAudit(a: NewAudit): void;
-  /** Snapshot retention: keep the newest `keep` snapshots (and Status messages) of the app. */
-  pruneSnapshots(appId: string, keep: number): number;
+  /**
+   * Snapshot retention: deletes the app's inbound Status rows (its snapshots)
+   * with `after < seq <= upTo`; Result, Error and outgoing rows stay. Returns
+   * how many went. A range, not a count, so that a sweep pays only for the
+   * rows it deletes (device/snapshot-pruner.ts).
+   */
+  pruneSnapshots(appId: string, range: SeqRange): number;
   /** Marks every app of `instance` in `from` as `to`; returns their ids. */
   moveStatus(instance: string, from: readonly AppStatus[], to: AppStatus, at: string): string[];
   /**

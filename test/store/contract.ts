@@ -262,7 +262,7 @@ export function storeContract(name: string, make: () => GatewayStore): void {
         expect(() => seed(store, (w) => w.insertMessage(snap(uuid(9), 1, 1)))).toThrow(/constraint failed/);
       });
 
-      it('pruneSnapshots keeps the newest snapshots and Status rows, never Result/Error/Control', () => {
+      it('pruneSnapshots deletes the inbound Status rows of a seq range, never Result/Error/Control', () => {
         seed(store, (w) => {
           for (let i = 1; i <= 5; i++) w.insertMessage(snap(A, i, i));
           w.insertMessage(msg(A, 6, { msg_type: 'Result' }));
@@ -271,7 +271,7 @@ export function storeContract(name: string, make: () => GatewayStore): void {
           w.insertMessage(msg(A, 2, { direction: 'out', msg_type: 'Status' }));
           for (let i = 1; i <= 3; i++) w.insertMessage(snap(B, i, i));
         });
-        expect(store.transaction((w) => w.pruneSnapshots(A, 2))).toBe(3);
+        expect(store.transaction((w) => w.pruneSnapshots(A, { after: 0, upTo: 3 }))).toBe(3);
         expect(store.snapshots(A).map((x) => x.seq)).toEqual([5, 4]);
         expect(store.messages(A).map((m) => `${m.direction}:${m.msg_type}:${m.seq}`)).toEqual([
           'in:Status:4', 'in:Status:5', 'in:Result:6', 'in:Error:7', 'out:Control:1', 'out:Status:2',
@@ -279,12 +279,16 @@ export function storeContract(name: string, make: () => GatewayStore): void {
         expect(store.messageBySeq(A, 1)).toBeUndefined();
         expect(store.snapshots(B)).toHaveLength(3);
         expect(store.messages(B)).toHaveLength(3);
-        expect(store.transaction((w) => w.pruneSnapshots(A, 2))).toBe(0);
-        // keep is clamped to 1: the newest snapshot and Status row always survive.
-        expect(store.transaction((w) => w.pruneSnapshots(A, 0))).toBe(1);
-        expect(store.latestSnapshot(A)?.seq).toBe(5);
-        expect(store.messages(A, { msg_type: 'Status' }).map((m) => m.seq)).toEqual([5, 2]);
-        expect(store.transaction((w) => w.pruneSnapshots(B, -3))).toBe(2);
+        // A range already pruned, an empty or reversed one: nothing.
+        expect(store.transaction((w) => w.pruneSnapshots(A, { after: 0, upTo: 3 }))).toBe(0);
+        expect(store.transaction((w) => w.pruneSnapshots(A, { after: 4, upTo: 4 }))).toBe(0);
+        expect(store.transaction((w) => w.pruneSnapshots(A, { after: 5, upTo: 1 }))).toBe(0);
+        // Result and Error inside the range stay; the lower bound is exclusive.
+        expect(store.transaction((w) => w.pruneSnapshots(A, { after: 4, upTo: 100 }))).toBe(1);
+        expect(store.latestSnapshot(A)?.seq).toBe(4);
+        expect(store.messages(A, { msg_type: 'Status' }).map((m) => m.seq)).toEqual([4, 2]);
+        expect(store.transaction((w) => w.pruneSnapshots(B, { after: 1, upTo: 2 }))).toBe(1);
+        expect(store.snapshots(B).map((x) => x.seq)).toEqual([3, 1]);
       });
     });
 

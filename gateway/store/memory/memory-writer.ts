@@ -18,6 +18,7 @@ import type {
   NewCrash,
   NewMessage,
   SeqGapRow,
+  SeqRange,
   SnapshotRow,
   StoreWriter,
 } from '../types.js';
@@ -30,7 +31,6 @@ import {
   appPatchEntries,
   controlPatchEntries,
   jsonCopy,
-  keepOf,
   newAppRow,
   nowIso,
 } from '../sqlite/rows.js';
@@ -224,17 +224,16 @@ export class MemoryWriter implements StoreWriter {
     s.audit.set(s.next.audit++, row);
   }
 
-  pruneSnapshots(appId: string, keep: number): number {
+  pruneSnapshots(appId: string, range: SeqRange): number {
     const s = this.st();
-    const n = keepOf(keep);
-    const status = [...s.messages.values()]
-      .filter((m) => m.app_id === appId && m.msg_type === 'Status' && m.direction === 'in')
-      .reverse(); // the Map is in id order; newest first
-    for (const m of status.slice(n)) {
+    const gone = [...s.messages.values()].filter(
+      (m) => m.app_id === appId && m.direction === 'in' && m.msg_type === 'Status' && m.seq > range.after && m.seq <= range.upTo,
+    );
+    for (const m of gone) {
       s.messages.delete(m.id);
       s.bySeq.delete(seqKey(m));
     }
-    return Math.max(0, status.length - n);
+    return gone.length;
   }
 
   claimNonce(keyText: string, nonce: string, expiresAt: number, now: number): boolean {

@@ -121,11 +121,6 @@ export function take<T>(rows: T[], limit: number | undefined): T[] {
   return n < 0 ? rows : rows.slice(0, n);
 }
 
-/** Retention never drops the newest row: keep is clamped to at least 1. */
-export function keepOf(keep: number): number {
-  return Math.min(Math.max(1, Math.floor(keep) || 1), Number.MAX_SAFE_INTEGER);
-}
-
 /** A null start_deadline means "no deadline"; an unparseable created_at is never overdue. */
 export function isOverdue(app: AppRow, nowMs: number): boolean {
   if (app.status !== 'scheduled' || app.start_deadline === null) return false;

@@ -14,6 +14,7 @@ import type {
   NewCrash,
   NewMessage,
   SeqGapRow,
+  SeqRange,
   StoreWriter,
 } from '../types.js';
 import {
@@ -24,7 +25,6 @@ import {
   encodeAppValue,
   gapFromRow,
   jsonText,
-  keepOf,
   newAppRow,
   nowIso,
 } from './rows.js';
@@ -38,6 +38,7 @@ const INSERT_APP = `INSERT INTO apps (${APP_COLUMNS.join(', ')}) VALUES (${APP_C
 export class SqliteWriter implements StoreWriter {
   // Hot paths (every data frame) hold their statements directly.
   private readonly insMessage: Stmt;
+  private readonly delSnapshots: Stmt;
   /** UPDATE statements keyed by the set of patched columns, each prepared once. */
   private readonly appUpdates = new Map<string, Stmt>();
   private readonly controlUpdates = new Map<string, Stmt>();
@@ -48,6 +49,9 @@ export class SqliteWriter implements StoreWriter {
     this.insMessage = q(
       `INSERT INTO messages (app_id, direction, msg_type, seq, correlation_id, payload_json, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.delSnapshots = q(
+      `DELETE FROM messages WHERE app_id = ? AND direction = 'in' AND seq > ? AND seq <= ? AND msg_type = 'Status'`,
     );
   }
 
@@ -137,15 +141,12 @@ export class SqliteWriter implements StoreWriter {
     );
   }
 
-  pruneSnapshots(appId: string, keep: number): number {
-    const p = { app: appId, keep: keepOf(keep) };
+  pruneSnapshots(appId: string, range: SeqRange): number {
+    if (!(range.upTo > range.after)) return 0;
     // Only inbound Status rows (the snapshots) are superseded by newer ones;
     // Result, Error and Control rows are the record of what happened and stay.
-    return this.q(
-      `DELETE FROM messages WHERE app_id = @app AND msg_type = 'Status' AND direction = 'in' AND id NOT IN (
-         SELECT id FROM messages WHERE app_id = @app AND msg_type = 'Status' AND direction = 'in'
-         ORDER BY id DESC LIMIT @keep)`,
-    ).run(p).changes;
+    // The seq range walks idx_messages_seq, touching only the rows it deletes.
+    return this.delSnapshots.run(appId, range.after, range.upTo).changes;
   }
 
   claimNonce(keyText: string, nonce: string, expiresAt: number, now: number): boolean {
