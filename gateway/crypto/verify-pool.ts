@@ -52,8 +52,11 @@ interface Request {
   input: Uint8Array;
   sig: Uint8Array;
   key: Uint8Array;
-  resolve: (ok: boolean) => void;
+  done: Verdict;
 }
+
+/** Called once with the answer; a callback, not a promise: one frame less of garbage and no microtask per frame. */
+export type Verdict = (ok: boolean) => void;
 
 interface Batch {
   requests: Request[];
@@ -88,17 +91,20 @@ export class VerifyPool {
 
   /** Resolves true when `sig` is a valid Ed25519 signature of `input` by the raw 32-byte `key`. */
   verify(input: Uint8Array, sig: Uint8Array, key: Uint8Array): Promise<boolean> {
+    return new Promise((resolve) => this.check(input, sig, key, resolve));
+  }
+
+  /** `done(true)` when `sig` is a valid signature of `input` by `key`; answered synchronously only if the pool cannot take it. */
+  check(input: Uint8Array, sig: Uint8Array, key: Uint8Array, done: Verdict): void {
     if (this.closed || this.slots.length === 0 || sig.length !== 64 || key.length !== 32) {
-      return Promise.resolve(verifyHere(input, sig, key));
+      return done(verifyHere(input, sig, key));
     }
-    return new Promise((resolve) => {
-      this.current.push({ input, sig, key, resolve });
-      if (this.current.length >= CHUNK) this.dispatch();
-      else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.dispatch());
-      }
-    });
+    this.current.push({ input, sig, key, done });
+    if (this.current.length >= CHUNK) this.dispatch();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.dispatch());
+    }
   }
 
   async close(): Promise<void> {
@@ -167,7 +173,7 @@ export class VerifyPool {
       this.inFlight.delete(id);
       if (!batch) return;
       slot.load -= batch.requests.length;
-      batch.requests.forEach((r, i) => r.resolve(ok[i] === 1));
+      batch.requests.forEach((r, i) => r.done(ok[i] === 1));
     });
     // A worker that dies takes its batches' answers with it: verify those here.
     w.on('error', () => this.recover(slot));
@@ -189,7 +195,7 @@ export class VerifyPool {
 }
 
 function answerHere(requests: Request[]): void {
-  for (const r of requests) r.resolve(verifyHere(r.input, r.sig, r.key));
+  for (const r of requests) r.done(verifyHere(r.input, r.sig, r.key));
 }
 
 function verifyHere(input: Uint8Array, sig: Uint8Array, key: Uint8Array): boolean {

@@ -261,7 +261,7 @@ export class DeviceHub {
     const sig = decodeSignature(p.raw.sig);
     if (!app || app.conn !== state || !app.pubKeyRaw || !sig) return;
     p.verdict = 'pending';
-    verifier.verify(signingInput(p.raw), sig, app.pubKeyRaw).then((ok) => {
+    verifier.check(signingInput(p.raw), sig, app.pubKeyRaw, (ok) => {
       p.verdict = ok ? 'valid' : 'invalid';
       this.drain(state);
     });

@@ -17,6 +17,28 @@ export function canonicalize(value: unknown): string {
   return text;
 }
 
+/** The canonical form of `o` without its member `omit` (a frame without its "sig"), with no copy of `o`. */
+export function canonicalizeWithout(o: Record<string, unknown>, omit: string): string {
+  return writeObject(o, omit);
+}
+
+/**
+ * Member names repeat in every frame (type, app_id, header, seq, ...): their
+ * escaped form is kept. Bounded, so that payloads with ever-new keys cannot
+ * grow it; past the bound names are escaped each time.
+ */
+const names = new Map<string, string>();
+const NAMES_MAX = 512;
+
+function writeName(k: string): string {
+  let text = names.get(k);
+  if (text === undefined) {
+    text = write(k)!;
+    if (names.size < NAMES_MAX) names.set(k, text);
+  }
+  return text;
+}
+
 /** String.prototype.isWellFormed (Node 20 has it; the ES2022 lib we compile against does not declare it). */
 const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
@@ -51,16 +73,17 @@ function writeArray(a: readonly unknown[]): string {
   return out + ']';
 }
 
-function writeObject(o: Record<string, unknown>): string {
+function writeObject(o: Record<string, unknown>, omit?: string): string {
   const keys = Object.keys(o).sort();
   let out = '{';
   let first = true;
   for (const k of keys) {
+    if (k === omit) continue;
     const member = write(o[k]);
     if (member === undefined) continue;
     if (!first) out += ',';
     first = false;
-    out += write(k) + ':' + member;
+    out += writeName(k) + ':' + member;
   }
   return out + '}';
 }

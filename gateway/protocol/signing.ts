@@ -10,15 +10,14 @@
  * from being valid for anything else signed with the same key.
  */
 import type { KeyObject } from 'node:crypto';
-import { canonicalize } from './canonical.js';
+import { canonicalizeWithout } from './canonical.js';
 import { decodeSignature, encodeSignature } from './keys.js';
 import { sign, verify } from '../crypto/ed25519.js';
 
 export const SIG_DOMAIN = 'TRAILS-SIG-V1\n';
 
 export function signingInput(frame: object): Uint8Array {
-  const { sig: _omit, ...rest } = frame as Record<string, unknown>;
-  return Buffer.from(SIG_DOMAIN + canonicalize(rest), 'utf8');
+  return Buffer.from(SIG_DOMAIN + canonicalizeWithout(frame as Record<string, unknown>, 'sig'), 'utf8');
 }
 
 /** Returns a copy of the frame with `sig` set. */
