@@ -92,7 +92,7 @@ function ingestSection(r: Results): Section {
     ],
     tables: [
       {
-        head: ['system', 'acks/s', 'p50 ms', 'p99 ms', 'server CPU', 'CPU s', 'server RSS', 'generators CPU', 'other CPU'],
+        head: ['system', 'acks/s', 'p50 ms', 'p99 ms', 'server CPU', 'CPU s', 'CPU µs/ack server / all', 'server RSS', 'generators CPU', 'other CPU'],
         rows: r.ingest.map((x) => [
           x.system,
           fmtInt(x.acksPerSec),
@@ -100,6 +100,7 @@ function ingestSection(r: Results): Section {
           fmt(x.latencyMs.p99, 1),
           `${fmt(x.server.cpuCores)} cores`,
           fmt(x.server.cpuSecInWindow, 1),
+          perAck(x),
           mib(x.server.rssBytes),
           x.generators.cpuCores.map((c) => fmt(c)).join(' + '),
           fmt(x.otherCores),
@@ -122,9 +123,16 @@ function ingestSection(r: Results): Section {
         if (x.system === 'encrypted') notes.push(cryptoNote(x));
         return notes;
       }),
-      '"server CPU" is the broker or gateway process (1.00 = one core busy; "CPU s" its CPU time in the window); "other CPU" is load on the machine from anything outside the bench.',
+      '"server CPU" is the broker or gateway process (1.00 = one core busy; "CPU s" its CPU time in the window); "CPU µs/ack" is CPU time per acked message of the server, and of the server and generators together (on a machine the generators share, "all" bounds the rate: cores / all); "other CPU" is load on the machine from anything outside the bench.',
     ],
   };
+}
+
+/** CPU microseconds per acked message in the window: the server's, then the server's and generators' together. */
+function perAck(x: IngestResult): string {
+  if (!x.acksInWindow) return 'n/a';
+  const us = (sec: number): string => fmt((sec * 1e6) / x.acksInWindow, 1);
+  return `${us(x.server.cpuSecInWindow)} / ${us(x.server.cpuSecInWindow + x.generators.cpuSecInWindow)}`;
 }
 
 /** How much of the generators' CPU went to sealing frames and opening acks (done live, unlike the pre-signed signed tier). */
