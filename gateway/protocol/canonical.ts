@@ -24,17 +24,19 @@ export function canonicalizeWithout(o: Record<string, unknown>, omit: string): s
 
 /**
  * Member names repeat in every frame (type, app_id, header, seq, ...): their
- * escaped form is kept. Bounded, so that payloads with ever-new keys cannot
- * grow it; past the bound names are escaped each time.
+ * escaped form is kept. Bounded in count and in name length, so that payloads
+ * with ever-new or huge keys cannot grow it (at most 512 × 64 characters);
+ * other names are escaped each time.
  */
 const names = new Map<string, string>();
 const NAMES_MAX = 512;
+const NAME_MAX_LENGTH = 64;
 
 function writeName(k: string): string {
   let text = names.get(k);
   if (text === undefined) {
     text = write(k)!;
-    if (names.size < NAMES_MAX) names.set(k, text);
+    if (names.size < NAMES_MAX && k.length <= NAME_MAX_LENGTH) names.set(k, text);
   }
   return text;
 }

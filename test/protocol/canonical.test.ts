@@ -73,5 +73,8 @@ describe('canonicalize (RFC 8785)', () => {
     }
     // Past the bound of remembered member names (1,000 distinct names above), names are still escaped right.
     expect(canonicalize({ ['q"\\\n']: 1 })).toBe(oracle({ ['q"\\\n']: 1 }));
+    // A name too long to remember is written all the same.
+    const long = '\u00e9'.repeat(10_000);
+    expect(canonicalizeWithout({ [long]: 1, sig: 2 }, 'sig')).toBe(oracle({ [long]: 1 }));
   });
 });
