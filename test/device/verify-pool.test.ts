@@ -66,9 +66,9 @@ describe('verify pool', () => {
 });
 
 describe('hub with verify workers', () => {
-  it("keeps each connection's frame order while signatures are checked aside, and refuses bad ones", async () => {
-    pool = new VerifyPool(1);
-    const h = makeHarness({}, new MemoryStore(), pool);
+  /** Two good messages around a forged one, then a disconnect that must not overtake them. */
+  async function orderedRun(verifier: VerifyPool): Promise<void> {
+    const h = makeHarness({}, new MemoryStore(), verifier);
     const c = h.connect();
     const d = new Device(undefined, 'signed');
     c.frame(d.register());
@@ -84,5 +84,16 @@ describe('hub with verify workers', () => {
     expect(c.ofType('error').map((e) => [e.code, e.seq])).toEqual([['bad_signature', 2]]);
     expect(h.store.getApp(d.appId)?.status).toBe('done');
     expect(c.ofType('ack').map((a) => a.seq)).toEqual([1, 3]);
+  }
+
+  it("keeps each connection's frame order while signatures are checked aside, and refuses bad ones", async () => {
+    pool = new VerifyPool(1);
+    await orderedRun(pool);
+  });
+
+  it('keeps the same order when the pool answers at once (closed: verified inline)', async () => {
+    pool = new VerifyPool(1);
+    await pool.close();
+    await orderedRun(pool);
   });
 });
