@@ -76,8 +76,13 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const store = openSqliteStore(join(config.dataDir, 'trails.db'), { onFatal: onStorageFatal });
   const events = new EventBus((err) => log.error({ err }, 'event listener failed'));
   // 1024 writes at most per commit keeps each event-loop turn short under load
-  // (new sockets are accepted between turns) while one fsync still covers many frames.
-  const committer = new GroupCommitter(store, 1024, (err) => log.error({ err }, 'commit failed; nothing in it was acknowledged'));
+  // (new sockets are accepted between turns) while one fsync still covers many
+  // frames; under load commits are 20 ms apart at least (group-commit.ts).
+  const committer = new GroupCommitter(store, 1024, (err) => log.error({ err }, 'commit failed; nothing in it was acknowledged'), {
+    intervalMs: 20,
+    fromWrites: 64,
+    clock,
+  });
   const verifier = config.verifyWorkers > 0 ? new VerifyPool(config.verifyWorkers) : undefined;
   const hub = new DeviceHub({
     store,

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { GroupCommitter } from '../../gateway/device/group-commit.js';
+import { ManualClock } from '../../gateway/ports/manual-clock.js';
+import { MemoryStore } from '../../gateway/store/memory/memory-store.js';
+import { app, msg, uuid } from '../store/fixtures.js';
+
+const A = uuid(1);
+const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+function site(maxBatch = 4096) {
+  const store = new MemoryStore();
+  store.transaction((w) => w.insertApp(app(A)));
+  const clock = new ManualClock();
+  const committer = new GroupCommitter(store, maxBatch, () => {}, { intervalMs: 20, fromWrites: 4, clock });
+  let seq = 0;
+  const acked: number[] = [];
+  const send = (n: number): void => {
+    for (let i = 0; i < n; i++) {
+      const s = ++seq;
+      committer.enqueue((w) => w.insertMessage(msg(A, s)), (err) => void (err ? undefined : acked.push(s)));
+    }
+  };
+  return { store, clock, committer, send, acked };
+}
+
+describe('GroupCommitter pacing', () => {
+  it('commits small batches at the end of the turn, without waiting', async () => {
+    const s = site();
+    s.send(3);
+    await turn();
+    expect(s.acked).toEqual([1, 2, 3]);
+    s.send(2);
+    await turn();
+    expect(s.acked).toEqual([1, 2, 3, 4, 5]);
+    expect(s.committer.stats.commits).toBe(2);
+  });
+
+  it('after a commit of fromWrites or more, waits until intervalMs after it began', async () => {
+    const s = site();
+    s.send(4);
+    await turn();
+    expect(s.acked).toHaveLength(4);
+    s.clock.advance(5);
+    s.send(2);
+    await turn();
+    expect(s.acked).toHaveLength(4); // 5 ms after a busy commit: waiting
+    s.send(3);
+    s.clock.advance(14);
+    await turn();
+    expect(s.acked).toHaveLength(4);
+    s.clock.advance(1); // 20 ms after the last commit began: one commit with all five
+    expect(s.acked).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(s.committer.stats.commits).toBe(2);
+    // That commit held 5: the next one is paced too; a later one past the interval is not.
+    s.clock.advance(30);
+    s.send(1);
+    await turn();
+    expect(s.acked).toHaveLength(10);
+  });
+
+  it('still commits at once when maxBatch writes are queued', async () => {
+    const s = site(6);
+    s.send(4);
+    await turn();
+    s.send(6);
+    expect(s.acked).toHaveLength(10);
+    expect(s.store.messages(A, { limit: 100 })).toHaveLength(10);
+  });
+});
