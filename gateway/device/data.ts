@@ -17,7 +17,7 @@ export class DataHandler {
 
   constructor(private readonly hub: DeviceHub) {
     const { committer } = hub.deps;
-    this.pruner = new SnapshotPruner(hub.options.snapshotRetention, (op, done) => committer.enqueue(op, done));
+    this.pruner = new SnapshotPruner(hub.options.snapshotRetention, (op, done) => committer.enqueue(op, done, BULK));
   }
 
   /** `verified`: a verify worker already checked the signature of this very frame. */
@@ -78,7 +78,7 @@ export class DataHandler {
       this.hub.send(state, { type: 'ack', seq, app_id: app.appId });
       this.emit(app, f, now, before === after ? undefined : after);
       if (terminal) this.hub.closeIfIdle(state, 'terminal');
-    });
+    }, BULK);
     // After the write, so a sweep it triggers runs after this row is inserted.
     if (msg_type === 'Status') this.pruner.stored(app, seq);
   }
@@ -92,6 +92,7 @@ export class DataHandler {
       this.hub.deps.committer.enqueue(
         (w) => w.updateApp(app.appId, { last_seq: seq, updated_at: now }),
         (err) => void (err || (app.storedSeq = Math.max(app.storedSeq, seq))),
+        BULK,
       );
     }
   }
@@ -101,7 +102,7 @@ export class DataHandler {
     if (!app.uncommitted.has(seq)) return this.hub.send(state, { type: 'ack', seq, app_id: app.appId, duplicate: true });
     this.hub.deps.committer.enqueue(noWrite, (err) => {
       if (!err) this.hub.send(state, { type: 'ack', seq, app_id: app.appId, duplicate: true });
-    });
+    }, BULK);
   }
 
   private seqFacts(app: LiveApp, seq: number): { stored?: string; inGap: boolean } {
@@ -122,3 +123,6 @@ export class DataHandler {
 }
 
 function noWrite(): void {}
+
+/** Data writes may wait for the committer's pacing (group-commit.ts). */
+const BULK = true;

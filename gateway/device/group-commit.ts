@@ -6,19 +6,21 @@
  * write that fails alone (a constraint) is reported to its own callback; the
  * rest of the batch commits.
  */
-import type { Clock } from '../ports/clock.js';
+import type { Clock, Timer } from '../ports/clock.js';
 import type { GatewayStore, StoreWriter } from '../store/types.js';
 
 export type WriteOp = (w: StoreWriter) => void;
 export type Committed = (err?: Error) => void;
 
 /**
- * Spacing of commits under load: a commit begins at least `intervalMs` after
- * the previous one began, if that one held `fromWrites` writes or more. Each
- * commit and its fsync cost the same whatever they carry, so under load fewer,
- * larger commits leave more CPU to the frames (in the signed ingest bench, 20
- * ms gave 10 % more acks/s over 4 runs each; the open tier's larger batches
- * were unchanged). A quiet gateway commits at once, as before.
+ * Spacing of bulk writes (data frames) under load: a commit of them begins at
+ * least `intervalMs` after the previous commit began, if that one held
+ * `fromWrites` writes or more. Each commit and its fsync cost the same
+ * whatever they carry, so under load fewer, larger commits leave more CPU to
+ * the frames (in the signed ingest bench, 20 ms gave 10 % more acks/s over 4
+ * runs each; the open tier's larger batches were unchanged). A quiet gateway
+ * commits at once, and any other write (a registration, a control, a REST
+ * change) is committed at the end of its turn, taking the waiting ones along.
  */
 export interface CommitPacing {
   intervalMs: number;
@@ -36,6 +38,8 @@ export class GroupCommitter {
   private ops: WriteOp[] = [];
   private callbacks: Committed[] = [];
   private scheduled = false;
+  /** The pacing timer, while the next commit waits for it. */
+  private paced?: Timer;
   /** When the last commit began and how many writes it held (for pacing). */
   private last = { at: 0, writes: 0 };
   readonly stats: GroupCommitStats = { commits: 0, writes: 0, maxBatch: 0 };
@@ -47,18 +51,23 @@ export class GroupCommitter {
     private readonly pacing?: CommitPacing,
   ) {}
 
-  enqueue(op: WriteOp, done: Committed = noop): void {
+  /** `bulk`: a data frame's write, which may wait for the pacing (CommitPacing). */
+  enqueue(op: WriteOp, done: Committed = noop, bulk = false): void {
     // Acks of commits flushed since the last frame go out now, mid-turn.
     this.store.pollDurable();
     this.ops.push(op);
     this.callbacks.push(done);
-    if (this.ops.length >= this.maxBatch) this.flush();
-    else if (!this.scheduled) {
-      this.scheduled = true;
-      const wait = this.paceWait();
-      if (wait > 0) this.pacing!.clock.after(wait, this.flushWhenIdle);
-      else setImmediate(this.flushWhenIdle);
+    if (this.ops.length >= this.maxBatch) return this.flush();
+    const wait = bulk ? this.paceWait() : 0;
+    if (this.scheduled) {
+      // Already due at the end of the turn, or this write may wait as long as the rest.
+      if (!this.paced || wait > 0) return;
+      this.paced.cancel();
+      this.paced = undefined;
     }
+    this.scheduled = true;
+    if (wait > 0) this.paced = this.pacing!.clock.after(wait, this.flushWhenIdle);
+    else setImmediate(this.flushWhenIdle);
   }
 
   /** After the flush in flight, if any: a commit made during it could only join the next flush. */
@@ -73,6 +82,8 @@ export class GroupCommitter {
   /** Writes now whatever is queued. Safe to call at any time, e.g. before shutdown. */
   flush(): void {
     this.scheduled = false;
+    this.paced?.cancel();
+    this.paced = undefined;
     if (this.ops.length === 0) return;
     const ops = this.ops;
     const callbacks = this.callbacks;

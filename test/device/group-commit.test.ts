@@ -17,7 +17,7 @@ function site(maxBatch = 4096) {
   const send = (n: number): void => {
     for (let i = 0; i < n; i++) {
       const s = ++seq;
-      committer.enqueue((w) => w.insertMessage(msg(A, s)), (err) => void (err ? undefined : acked.push(s)));
+      committer.enqueue((w) => w.insertMessage(msg(A, s)), (err) => void (err ? undefined : acked.push(s)), true);
     }
   };
   return { store, clock, committer, send, acked };
@@ -56,6 +56,23 @@ describe('GroupCommitter pacing', () => {
     s.send(1);
     await turn();
     expect(s.acked).toHaveLength(10);
+  });
+
+  it('commits at the end of the turn when a write that is not bulk joins the waiting ones', async () => {
+    const s = site();
+    s.send(4);
+    await turn();
+    s.send(2);
+    await turn();
+    expect(s.acked).toHaveLength(4);
+    let registered = false;
+    s.committer.enqueue((w) => w.insertApp(app(uuid(2))), () => void (registered = true));
+    await turn();
+    expect(registered).toBe(true);
+    expect(s.acked).toHaveLength(6);
+    // The pacing timer of the bulk writes was cancelled: nothing commits twice.
+    s.clock.advance(100);
+    expect(s.committer.stats.commits).toBe(2);
   });
 
   it('still commits at once when maxBatch writes are queued', async () => {
