@@ -19,9 +19,9 @@ export type Committed = (err?: Error) => void;
  * whatever they carry, so under load fewer, larger commits leave more CPU to
  * the frames (in the signed ingest bench, 20 ms gave 7 % more acks/s: 10.8k
  * against 10.1k, the mean of 7 runs each; the open tier, whose commits are
- * larger anyway, was unchanged). A quiet gateway
- * commits at once, and any other write (a registration, a control, a REST
- * change) is committed at the end of its turn, taking the waiting ones along.
+ * larger anyway, was unchanged). A quiet gateway commits at once, and any
+ * other write (a registration, a control, a REST change) is committed at the
+ * end of its turn, taking the waiting ones along.
  */
 export interface CommitPacing {
   intervalMs: number;
