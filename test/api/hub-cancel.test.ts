@@ -10,10 +10,7 @@ import { Device, makeHarness } from '../support/hub-harness.js';
 describe('cancel in the hub', () => {
   it('a cancel answered with ack:true makes the app cancelled; its Result and disconnect keep it so', async () => {
     const h = makeHarness();
-    const c = h.connect();
-    const d = new Device(crypto.randomUUID(), 'open', null);
-    c.frame(d.register());
-    h.commit();
+    const { c, d } = h.registered(new Device(crypto.randomUUID(), 'open', null));
     const { correlationId, done } = h.hub.controls.send({ appId: d.appId, action: 'cancel', payload: { reason: 'x' }, origin: 'admin' });
     h.commit();
     h.commit();
@@ -30,10 +27,7 @@ describe('cancel in the hub', () => {
 
   it('a cancel answered with ack:false changes nothing; other actions never cancel', async () => {
     const h = makeHarness();
-    const c = h.connect();
-    const d = new Device();
-    c.frame(d.register());
-    h.commit();
+    const { c, d } = h.registered();
     for (const [action, ack] of [['cancel', false], ['pause', true]] as const) {
       const { correlationId, done } = h.hub.controls.send({ appId: d.appId, action, origin: 'admin' });
       h.commit();
@@ -47,10 +41,7 @@ describe('cancel in the hub', () => {
 
   it('an expired cancel for an app that never came back marks it cancelled (cancel_expired)', async () => {
     const h = makeHarness();
-    const d = new Device();
-    const c = h.connect();
-    c.frame(d.register());
-    h.commit();
+    const { c, d } = h.registered();
     h.store.transaction((w) => w.updateApp(d.appId, { status: 'lost_contact' }));
     c.drop();
     h.commit();

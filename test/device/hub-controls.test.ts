@@ -5,10 +5,7 @@ import { Device, makeHarness } from '../support/hub-harness.js';
 describe('control path', () => {
   it('delivers a control to a connected device and resolves with its response', async () => {
     const h = makeHarness();
-    const c = h.connect();
-    const d = new Device();
-    c.frame(d.register());
-    h.commit();
+    const { c, d } = h.registered();
     const { correlationId, done } = h.hub.controls.send({ appId: d.appId, action: 'reconfig', payload: { batch: 5 }, origin: 'admin' });
     h.commit();
     expect(c.ofType('control')).toHaveLength(1);
@@ -23,10 +20,7 @@ describe('control path', () => {
 
   it('queues a control for an offline device and delivers it when it re_registers', async () => {
     const h = makeHarness();
-    const d = new Device();
-    const c = h.connect();
-    c.frame(d.register());
-    h.commit();
+    const { c, d } = h.registered();
     c.drop();
     h.commit();
     const { correlationId, done } = h.hub.controls.send({ appId: d.appId, action: 'checkpoint', origin: 'admin' });
@@ -43,10 +37,7 @@ describe('control path', () => {
 
   it('expires a control that nobody answers', async () => {
     const h = makeHarness();
-    const d = new Device();
-    const c = h.connect();
-    c.frame(d.register());
-    h.commit();
+    const { c, d } = h.registered();
     const { correlationId, done } = h.hub.controls.send({ appId: d.appId, action: 'slow', ttlMs: 5000, origin: 'admin' });
     h.commit();
     h.clock.advance(6000);
@@ -90,10 +81,7 @@ describe('control path', () => {
 describe('control answers', () => {
   it('takes one answer per control, even when two arrive in the same turn', async () => {
     const h = makeHarness();
-    const c = h.connect();
-    const d = new Device();
-    c.frame(d.register());
-    h.commit();
+    const { c, d } = h.registered();
     const { correlationId, done } = h.hub.controls.send({ appId: d.appId, action: 'x', origin: 'admin' });
     h.commit();
     h.commit();

@@ -257,10 +257,7 @@ describe('device hub: sequence numbers', () => {
 describe('group commit', () => {
   it('commits a batch in one transaction, and isolates a failing write when one fails', () => {
     const h = makeHarness();
-    const c = h.connect();
-    const d = new Device();
-    c.frame(d.register());
-    h.commit();
+    const { c, d } = h.registered();
     const results: Array<string> = [];
     h.committer.enqueue((w) => w.insertCrash({ app_id: d.appId, detected_at: 'x', crash_type: 'connection_drop', gap_seconds: null, metadata_json: null }), (e) => results.push(e ? 'err' : 'ok'));
     h.committer.enqueue((w) => w.insertCrash({ app_id: 'no-such-app', detected_at: 'x', crash_type: 'connection_drop', gap_seconds: null, metadata_json: null }), (e) => results.push(e ? 'err' : 'ok'));

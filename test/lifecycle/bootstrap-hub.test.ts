@@ -28,6 +28,15 @@ function intent(expiresInMs = 600_000, key = PARENT_KEY): void {
   h.store.transaction((w) => w.putClaimIntent({ parent_pub_key: key, app_id: PARENT_APP, created_at: iso(h.clock.now()), expires_at: iso(h.clock.now() + expiresInMs) }));
 }
 
+/** A fresh device that made first contact from `remote` (committed); its socket is `c`. */
+function firstContact(remote = '10.0.0.5'): { d: BootDevice; c: FakeConnection } {
+  const d = device();
+  const c = connectFrom(remote);
+  c.frame(d.bootstrapRegister());
+  h.commit();
+  return { d, c };
+}
+
 function device(): BootDevice {
   return new BootDevice(PARENT_KEY, undefined, h.clock.now());
 }
@@ -101,10 +110,7 @@ describe('bootstrap_register', () => {
 
   it('frames other than bootstrap_register from an unclaimed device: not_registered, counted, nothing stored', () => {
     intent();
-    const d = device();
-    const c = connectFrom('10.0.0.5');
-    c.frame(d.bootstrapRegister());
-    h.commit();
+    const { d, c } = firstContact();
     const appId = '22222222-2222-4222-8222-222222222222';
     c.frame(d.sign({ type: 'message', app_id: appId, header: { msg_type: 'Status', timestamp: h.clock.now(), seq: 1, correlation_id: null }, payload: { t: 1 } }));
     c.frame(d.sign({ type: 'register', app_id: appId, parent_id: PARENT_APP, app_name: 'x', child_pub_key: d.pubKey, sec_level: 'signed', timestamp: h.clock.now() + 5 }));
@@ -149,10 +155,7 @@ describe('bootstrap_register', () => {
 
   it('an unclaimed device expires after the TTL: status expired, socket closed 4007; it may come back and is re-armed', () => {
     intent(3_600_000);
-    const d = device();
-    const c = connectFrom('10.0.0.5');
-    c.frame(d.bootstrapRegister());
-    h.commit();
+    const { d, c } = firstContact();
     h.clock.advance(59_000);
     h.commit();
     expect(c.closed).toBeUndefined();
@@ -192,10 +195,7 @@ describe('TOFU pin', () => {
 describe('claim → provision → register', () => {
   it('delivers a signed provision on the bootstrap socket, records the ack, and admits only the pinned key', async () => {
     intent();
-    const d = device();
-    const link = connectFrom('10.0.0.5');
-    link.frame(d.bootstrapRegister());
-    h.commit();
+    const { d, c: link } = firstContact();
     const appId = '33333333-3333-4333-8333-333333333333';
     const payload = { appId, parentId: PARENT_APP, appName: 'porch-light', serverEp: null, parentPubKey: PARENT_KEY, serverPubKey: h.identity.publicKeyText, secLevel: 'signed' as const, roleRefs: ['lights'], childPubKey: d.pubKey };
     const claiming = h.hub.bootstrap.claim({ device: h.store.getBootstrapDevice(d.pubKey)!, claimedBy: `app:${PARENT_APP}`, parent: h.store.getApp(PARENT_APP)!, appId, appName: 'porch-light', roleRefs: ['lights'], payload });

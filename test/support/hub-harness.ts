@@ -76,6 +76,8 @@ export interface Harness {
   serverKeys: Ed25519KeyPair;
   events: GatewayEvent[];
   connect(secure?: boolean): FakeConnection;
+  /** A new connection on which `d` has registered (and the registration is committed). */
+  registered(d?: Device): { c: FakeConnection; d: Device };
   commit(): void;
 }
 
@@ -101,6 +103,12 @@ export function makeHarness(options: Partial<HubOptions> = {}, store: GatewaySto
       const c = new FakeConnection(hub, secure);
       hub.onOpen(c);
       return c;
+    },
+    registered(d = new Device()) {
+      const c = this.connect();
+      c.frame(d.register());
+      this.commit();
+      return { c, d };
     },
     commit: () => committer.flush(),
   };
