@@ -35,7 +35,7 @@ export class SnapshotPruner {
     private readonly keep: number,
     /** The committer's enqueue: a sweep is one write among the others, after the rows it prunes. */
     private readonly enqueue: (op: WriteOp, done: Committed) => void,
-    private readonly sweepRows = 4096,
+    private readonly sweepRows = 16_384,
   ) {
     if (!(keep >= 1)) throw new RangeError(`snapshot retention must be at least 1, got ${keep}`);
   }

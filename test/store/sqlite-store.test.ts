@@ -72,10 +72,10 @@ describe('SqliteStore only', () => {
       'app_id', 'parent_id', 'app_name', 'namespace', 'pod_name', 'node_name', 'pod_ip', 'pid', 'ppid', 'executable',
       'proc_uid', 'proc_gid', 'proc_user', 'originator_sub', 'originator_groups', 'pub_key', 'status', 'start_time',
       'connected_at', 'disconnected_at', 'server_instance', 'role_refs', 'metadata_json', 'start_deadline',
-      'created_at', 'updated_at', 'sec_level', 'last_seq', 'last_auth_ts',
+      'created_at', 'updated_at', 'sec_level', 'last_seq', 'last_auth_ts', 'app_ref',
     ]);
     expect(cols('messages')).toEqual([
-      'id', 'app_id', 'direction', 'msg_type', 'seq', 'correlation_id', 'payload_json', 'payload_bytes', 'created_at',
+      'id', 'app_id', 'direction', 'msg_type', 'seq', 'correlation_id', 'payload_json', 'payload_bytes', 'created_at', 'app_ref',
     ]);
     expect(cols('snapshots')).toEqual(['id', 'app_id', 'namespace', 'seq', 'snapshot_json', 'created_at']);
     expect(cols('crashes')).toEqual(['id', 'app_id', 'detected_at', 'crash_type', 'gap_seconds', 'metadata_json']);
@@ -83,9 +83,9 @@ describe('SqliteStore only', () => {
     expect(cols('audit_log')).toContain('cascade');
     expect(store.db.prepare('PRAGMA foreign_key_list(apps)').all()).toEqual([]);
     const fk = store.db.prepare('PRAGMA foreign_key_list(messages)').all() as Array<{ table: string; from: string }>;
-    expect(fk.map((f) => `${f.from}->${f.table}`)).toEqual(['app_id->apps']);
+    expect(fk.map((f) => `${f.from}->${f.table}`)).toEqual(['app_ref->apps']);
     const idx = store.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'messages'").pluck().all();
-    expect(idx).toEqual([expect.stringMatching(/UNIQUE INDEX .*\(app_id, direction, seq\)/)]);
+    expect(idx).toEqual([expect.stringMatching(/UNIQUE INDEX .*\(app_ref, direction, seq\)/)]);
   });
 
   it('stores timestamps, arrays, JSON and booleans in the documented TEXT/INTEGER forms', () => {
@@ -183,7 +183,8 @@ describe('SqliteStore only', () => {
     const bad = (sql: string) => () => store.db.exec(sql);
     seed(store, (w) => w.insertApp(app(uuid(1))));
     expect(bad(`UPDATE apps SET status = 'zombie'`)).toThrow(/CHECK/);
-    expect(bad(`INSERT INTO messages (app_id, direction, msg_type, seq, created_at) VALUES ('${uuid(1)}', 'in', 'Log', 1, 'x')`)).toThrow(/CHECK/);
+    expect(bad(`INSERT INTO messages (app_id, direction, msg_type, seq, created_at) VALUES ('${uuid(1)}', 'in', 'Log', 1, 'x')`)).toThrow(/CHECK|NOT NULL/);
+    expect(bad(`INSERT INTO messages (app_id, direction, msg_type, seq, created_at, app_ref) VALUES ('${uuid(1)}', 'in', 'Log', 1, 'x', 1)`)).toThrow(/CHECK/);
     expect(bad(`INSERT INTO crashes (app_id, detected_at, crash_type) VALUES ('${uuid(1)}', 'x', 'oom')`)).toThrow(/CHECK/);
   });
 });
@@ -209,6 +210,75 @@ describe('migration v4 (encrypted tier)', () => {
       db.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('migration v8 (messages keyed by app_ref)', () => {
+  function atVersion7(): BetterSqlite.Database {
+    const db = new BetterSqlite(':memory:');
+    db.pragma('foreign_keys = ON');
+    migrate(db, MIGRATIONS.filter((m) => m.version <= 7));
+    const insApp = db.prepare(`INSERT INTO apps (app_id, app_name, namespace, status, created_at, updated_at) VALUES (?, 'x', 'ns', 'running', 't', 't')`);
+    const insMsg = db.prepare(`INSERT INTO messages (app_id, direction, msg_type, seq, payload_json, created_at) VALUES (?, ?, ?, ?, ?, 't')`);
+    insApp.run('a');
+    insApp.run('b');
+    insMsg.run('a', 'in', 'Status', 1, '{"n":1}');
+    insMsg.run('a', 'in', 'Result', 2, '{"n":2}');
+    insMsg.run('b', 'in', 'Status', 1, '{"n":3}');
+    insMsg.run('b', 'out', 'Control', 1, '{"n":4}');
+    insMsg.run('a', 'in', 'Status', 3, '{"n":5}');
+    db.prepare(`DELETE FROM messages WHERE payload_json = '{"n":5}'`).run(); // a pruned row: its id is never given again
+    return db;
+  }
+
+  it('keeps every row, its id and the AUTOINCREMENT high-water mark; the view and the cascade work by app_ref', () => {
+    const db = atVersion7();
+    const before = db.prepare('SELECT id, app_id, direction, msg_type, seq, payload_json FROM messages ORDER BY id').all();
+    expect(migrate(db)).toEqual([8]);
+    expect(db.prepare('SELECT id, app_id, direction, msg_type, seq, payload_json FROM messages ORDER BY id').all()).toEqual(before);
+    const refs = db.prepare('SELECT app_id, app_ref FROM apps ORDER BY app_id').all() as Array<{ app_id: string; app_ref: number }>;
+    expect(new Set(refs.map((r) => r.app_ref)).size).toBe(2);
+    const bad = db.prepare('SELECT count(*) FROM messages m JOIN apps a ON a.app_id = m.app_id WHERE a.app_ref <> m.app_ref').pluck().get();
+    expect(bad).toBe(0);
+    expect(db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'messages'`).pluck().get()).toBe(5);
+    expect(db.prepare(`SELECT app_id, seq, snapshot_json, namespace FROM snapshots ORDER BY id`).all()).toEqual([
+      { app_id: 'a', seq: 1, snapshot_json: '{"n":1}', namespace: 'ns' },
+      { app_id: 'b', seq: 1, snapshot_json: '{"n":3}', namespace: 'ns' },
+    ]);
+    db.prepare(`DELETE FROM apps WHERE app_id = 'a'`).run();
+    expect(db.prepare('SELECT DISTINCT app_id FROM messages').pluck().all()).toEqual(['b']);
+    db.close();
+  });
+
+  it('a new app takes the next app_ref, and a row of an unknown app is refused', () => {
+    const store = openSqliteStore(':memory:');
+    try {
+      seed(store, (w) => {
+        w.insertApp(app(uuid(1)));
+        w.insertApp(app(uuid(2)));
+      });
+      const refs = store.db.prepare('SELECT app_ref FROM apps ORDER BY app_ref').pluck().all();
+      expect(refs).toEqual([1, 2]);
+      expect(() => store.transaction((w) => w.insertMessage(msg(uuid(9), 1)))).toThrow(/NOT NULL|FOREIGN KEY/);
+      expect(store.messages(uuid(9))).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("finds an app's messages through the index, never by scanning the table", () => {
+    const store = openSqliteStore(':memory:');
+    try {
+      const plan = (sql: string, ...args: unknown[]) =>
+        (store.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...args) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
+      const byApp = 'app_ref = (SELECT app_ref FROM apps WHERE app_id = ?)';
+      expect(plan(`SELECT * FROM messages WHERE ${byApp} AND direction = 'in' AND seq = ?`, 'a', 1)).toMatch(/SEARCH messages USING INDEX idx_messages_seq/);
+      expect(plan(`DELETE FROM messages WHERE ${byApp} AND direction = 'in' AND seq > ? AND seq <= ? AND msg_type = 'Status'`, 'a', 1, 2)).toMatch(/SEARCH messages USING INDEX idx_messages_seq/);
+      expect(plan(`SELECT * FROM snapshots WHERE app_id = ? ORDER BY created_at DESC LIMIT 1`, 'a')).toMatch(/SEARCH m USING INDEX idx_messages_seq/);
+      expect(plan(`SELECT * FROM snapshots WHERE app_id = ?`, 'a')).not.toMatch(/SCAN m\b/);
+    } finally {
+      store.close();
     }
   });
 });

@@ -267,6 +267,52 @@ DROP INDEX idx_messages_in_seq;
 CREATE UNIQUE INDEX idx_messages_seq ON messages(app_id, direction, seq);
 `;
 
+/**
+ * messages keyed by a small integer per app instead of its 36-character
+ * app_id. The unique index takes every data frame, and under load the
+ * insertion points of a thousand apps lie on as many leaf pages, each written
+ * whole into the WAL at the commit and again by the checkpoint. Integer keys
+ * put about four times as many entries on a page, so fewer pages carry the
+ * same rows (store micro-benchmark, 1,000 apps, 1,024 rows per commit: about
+ * 2 µs less per row on the committing thread, and less to checkpoint).
+ * app_ref is given once per app and never changes (apps.rowid could change
+ * with a VACUUM). The foreign key moves to app_ref, whose index serves the
+ * cascade; app_id stays in every row, so the reference's queries run
+ * unchanged, and the snapshots view now finds an app's rows through apps.
+ */
+const MESSAGE_APP_REF = `
+ALTER TABLE apps ADD COLUMN app_ref INTEGER;
+UPDATE apps SET app_ref = rowid;
+CREATE UNIQUE INDEX idx_apps_ref ON apps(app_ref);
+CREATE TABLE messages_v8 (
+  id              INTEGER PRIMARY KEY AUTOINCREMENT,
+  app_id          TEXT NOT NULL,
+  direction       TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+  msg_type        TEXT NOT NULL CHECK (msg_type IN ('Status', 'Result', 'Error', 'Control')),
+  seq             INTEGER NOT NULL,
+  correlation_id  TEXT,
+  payload_json    TEXT,
+  payload_bytes   BLOB,
+  created_at      TEXT NOT NULL,
+  app_ref         INTEGER NOT NULL REFERENCES apps(app_ref) ON DELETE CASCADE
+);
+INSERT INTO messages_v8 (id, app_id, direction, msg_type, seq, correlation_id, payload_json, payload_bytes, created_at, app_ref)
+  SELECT m.id, m.app_id, m.direction, m.msg_type, m.seq, m.correlation_id, m.payload_json, m.payload_bytes, m.created_at, a.app_ref
+  FROM messages m JOIN apps a ON a.app_id = m.app_id ORDER BY m.id;
+-- Ids of pruned rows are never handed out again.
+DELETE FROM sqlite_sequence WHERE name = 'messages_v8';
+INSERT INTO sqlite_sequence (name, seq) SELECT 'messages_v8', seq FROM sqlite_sequence WHERE name = 'messages';
+DROP VIEW snapshots;
+DROP TABLE messages;
+ALTER TABLE messages_v8 RENAME TO messages;
+CREATE UNIQUE INDEX idx_messages_seq ON messages(app_ref, direction, seq);
+CREATE VIEW snapshots AS
+  SELECT m.id AS id, a.app_id AS app_id, a.namespace AS namespace, m.seq AS seq,
+         m.payload_json AS snapshot_json, m.created_at AS created_at
+  FROM messages m JOIN apps a ON a.app_ref = m.app_ref
+  WHERE m.direction = 'in' AND m.msg_type = 'Status';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: INITIAL },
   { version: 2, name: 'request_nonces', up: REQUEST_NONCES },
@@ -276,6 +322,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'bootstrap', up: BOOTSTRAP_MIGRATION },
   { version: 6, name: 'snapshots_view', up: SNAPSHOTS_VIEW },
   { version: 7, name: 'one_message_index', up: ONE_MESSAGE_INDEX },
+  { version: 8, name: 'message_app_ref', up: MESSAGE_APP_REF },
 ];
 
 /**

@@ -23,6 +23,7 @@ import type {
 import { migrate } from './migrations.js';
 import {
   appFromRow,
+  BY_APP,
   auditFromRow,
   controlFromRow,
   crashFromRow,
@@ -110,7 +111,7 @@ export class SqliteStore implements GatewayStore {
       this.writer = new SqliteWriter((sql) => this.q(sql));
       this.boot = new SqliteBootstrapReader((sql) => this.q(sql));
       this.getAppStmt = this.q('SELECT * FROM apps WHERE app_id = ?');
-      this.bySeqStmt = this.q(`SELECT ${MSG_COLS} FROM messages WHERE app_id = ? AND seq = ? AND direction = 'in'`);
+      this.bySeqStmt = this.q(`SELECT ${MSG_COLS} FROM messages WHERE ${BY_APP} AND direction = 'in' AND seq = ?`);
     } catch (e) {
       this.db.close();
       throw e;
@@ -211,8 +212,8 @@ export class SqliteStore implements GatewayStore {
   messages(appId: string, filter: MessageFilter = {}): MessageRow[] {
     const rows =
       filter.msg_type === undefined
-        ? this.q(`SELECT ${MSG_COLS} FROM messages WHERE app_id = ? ORDER BY id LIMIT ?`).all(appId, limitOf(filter.limit))
-        : this.q(`SELECT ${MSG_COLS} FROM messages WHERE app_id = ? AND msg_type = ? ORDER BY id LIMIT ?`).all(
+        ? this.q(`SELECT ${MSG_COLS} FROM messages WHERE ${BY_APP} ORDER BY id LIMIT ?`).all(appId, limitOf(filter.limit))
+        : this.q(`SELECT ${MSG_COLS} FROM messages WHERE ${BY_APP} AND msg_type = ? ORDER BY id LIMIT ?`).all(
             appId, filter.msg_type, limitOf(filter.limit),
           );
     return (rows as Raw[]).map(messageFromRow);
@@ -220,7 +221,7 @@ export class SqliteStore implements GatewayStore {
 
   /** The inbound (data) message with this seq: the one the unique index guards. */
   maxSeq(appId: string): number {
-    const r = this.q(`SELECT MAX(seq) AS m FROM messages WHERE app_id = ? AND direction = 'in'`).get(appId) as { m: number | null };
+    const r = this.q(`SELECT MAX(seq) AS m FROM messages WHERE ${BY_APP} AND direction = 'in'`).get(appId) as { m: number | null };
     return r.m ?? 0;
   }
 

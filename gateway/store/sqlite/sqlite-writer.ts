@@ -20,6 +20,7 @@ import type {
 import {
   APP_COLUMNS,
   appParams,
+  BY_APP,
   appPatchEntries,
   controlPatchEntries,
   encodeAppValue,
@@ -33,7 +34,10 @@ import type { BootstrapDeviceRow, BootstrapPatch, ClaimIntentRow } from '../boot
 
 type Stmt = Database.Statement;
 
-const INSERT_APP = `INSERT INTO apps (${APP_COLUMNS.join(', ')}) VALUES (${APP_COLUMNS.map(() => '?').join(', ')})`;
+// app_ref: the app's number in messages (migration 8), given once and never changed.
+const INSERT_APP = `INSERT INTO apps (${APP_COLUMNS.join(', ')}, app_ref)
+  VALUES (${APP_COLUMNS.map(() => '?').join(', ')}, (SELECT IFNULL(MAX(app_ref), 0) + 1 FROM apps))`;
+
 
 export class SqliteWriter implements StoreWriter {
   // Hot paths (every data frame) hold their statements directly.
@@ -47,11 +51,11 @@ export class SqliteWriter implements StoreWriter {
   constructor(private readonly q: (sql: string) => Stmt) {
     this.boot = new SqliteBootstrapWriter(q);
     this.insMessage = q(
-      `INSERT INTO messages (app_id, direction, msg_type, seq, correlation_id, payload_json, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO messages (app_id, direction, msg_type, seq, correlation_id, payload_json, created_at, app_ref)
+       VALUES (?, ?, ?, ?, ?, ?, ?, (SELECT app_ref FROM apps WHERE app_id = ?))`,
     );
     this.delSnapshots = q(
-      `DELETE FROM messages WHERE app_id = ? AND direction = 'in' AND seq > ? AND seq <= ? AND msg_type = 'Status'`,
+      `DELETE FROM messages WHERE ${BY_APP} AND direction = 'in' AND seq > ? AND seq <= ? AND msg_type = 'Status'`,
     );
   }
 
@@ -79,7 +83,7 @@ export class SqliteWriter implements StoreWriter {
 
   insertMessage(m: NewMessage): void {
     this.insMessage.run(
-      m.app_id, m.direction, m.msg_type, m.seq, m.correlation_id ?? null, m.payload_text ?? jsonText(m.payload_json), m.created_at,
+      m.app_id, m.direction, m.msg_type, m.seq, m.correlation_id ?? null, m.payload_text ?? jsonText(m.payload_json), m.created_at, m.app_id,
     );
   }
 
