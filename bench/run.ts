@@ -75,9 +75,14 @@ async function main(): Promise<void> {
   const verifyRate = Math.max(r.verify?.oneCore ?? 0, r.verify?.allCores ?? 0) || 10_000;
   const presign = Math.ceil((verifyRate * seconds * 1.1) / o.devices) + o.window;
   const base: IngestOptions = { devices: o.devices, window: o.window, warmupMs: o.warmupMs, durationMs: o.durationMs, procs: o.procs, entry: o.entry, presign };
-  for (const system of ingesting) {
-    const res = await step(r, `ingest ${system}`, () => runIngest(system, base));
-    if (res) r.ingest.push(res), log(`  ${system}: ${fmtInt(res.acksPerSec)} acks/s`);
+  // Systems take turns, round after round: on a shared machine the rate drifts
+  // between minutes, and a ratio of two runs far apart would measure the drift.
+  for (let round = 1; round <= o.rounds; round++) {
+    for (const system of ingesting) {
+      const label = o.rounds > 1 ? `ingest ${system} (round ${round}/${o.rounds})` : `ingest ${system}`;
+      const res = await step(r, label, () => runIngest(system, base));
+      if (res) r.ingest.push({ ...res, round }), log(`  ${system}: ${fmtInt(res.acksPerSec)} acks/s`);
+    }
   }
   r.ratios = ratios(r.ingest, r.verify);
   const missed: System[] = [];

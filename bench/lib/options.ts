@@ -18,6 +18,8 @@ export interface RunOptions {
   window: number;
   warmupMs: number;
   durationMs: number;
+  /** Ingest rounds: every system once per round, in turn; the report takes the median. */
+  rounds: number;
   procs: number;
   verifyMs: number;
   connections: number;
@@ -39,6 +41,7 @@ export const USAGE = `npm run bench -- [options]
   --quick              short run (about 2 minutes)
   --devices N          ingest devices (1000)      --window N   unacked messages per device (8)
   --duration S         ingest window, s (10)      --warmup S   before it (3)
+  --rounds N           ingest rounds, every system once per round, in turn (3; --quick 1)
   --procs N            generator processes (2)
   --connections N      idle connections (10000)   --conn-procs N  their generator processes (2)
   --restart-rates LIST msgs/s per device in the restart storms, 0 = unpaced (0,5)
@@ -56,6 +59,7 @@ export function parseOptions(argv: string[], defaultOut: string): RunOptions {
     window: 8,
     warmupMs: quick ? 1000 : 3000,
     durationMs: quick ? 3000 : 10_000,
+    rounds: quick ? 1 : 3,
     procs: 2,
     verifyMs: quick ? 1000 : 2000,
     connections: quick ? 2000 : 10_000,
@@ -94,6 +98,10 @@ export function parseOptions(argv: string[], defaultOut: string): RunOptions {
     else if (a === '--window') o.window = n();
     else if (a === '--duration') o.durationMs = n() * 1000;
     else if (a === '--warmup') o.warmupMs = n() * 1000;
+    else if (a === '--rounds') {
+      o.rounds = n();
+      if (!Number.isInteger(o.rounds) || o.rounds < 1) throw new Error('--rounds needs a whole number of at least 1');
+    }
     else if (a === '--procs') o.procs = n();
     else if (a === '--connections') o.connections = n();
     else if (a === '--conn-procs') o.connProcs = n();

@@ -7,7 +7,7 @@ import type { ProfileSummary } from './cpuprofile.js';
 import type { Machine } from './machine.js';
 import type { RunOptions } from './options.js';
 import type { Section } from './report.js';
-import { fmt, fmtInt, kib, mib } from './util.js';
+import { fmt, fmtInt, kib, median, mib } from './util.js';
 
 export interface Ratios {
   openOverAedes?: number;
@@ -20,13 +20,17 @@ export interface Ratios {
 
 export const ENCRYPTED_GOAL = 0.85;
 
+/** One system's ingest run in one round (options.rounds). */
+export type IngestRun = IngestResult & { round: number };
+
 export interface Results {
   startedAt: string;
   seconds: number;
   options: RunOptions;
   machine: Machine;
   verify?: VerifyResult;
-  ingest: IngestResult[];
+  ingest: IngestRun[];
+  /** The median over the rounds of each round's ratio. */
   ratios: Ratios;
   connections?: ConnectionsResult;
   restart: RestartResult[];
@@ -38,7 +42,26 @@ export interface Results {
 const goal = (met: boolean | undefined): string => (met === undefined ? 'n/a' : met ? 'MET' : 'MISSED');
 const ms = (x: number): string => (Number.isFinite(x) ? `${fmtInt(x)} ms` : 'not back');
 
-export function ratios(ingest: IngestResult[], verify?: VerifyResult): Ratios {
+/** Each ratio is taken within a round (systems run side by side), then the median over the rounds. */
+export function ratios(ingest: IngestRun[], verify?: VerifyResult): Ratios {
+  const rounds = roundRatios(ingest, verify);
+  const out: Ratios = {};
+  for (const key of RATIO_KEYS) {
+    const m = median(rounds.map((q) => q[key]).filter((x): x is number => x !== undefined));
+    if (m !== undefined) out[key] = m;
+  }
+  return out;
+}
+
+const RATIO_KEYS = ['openOverAedes', 'openOverMosquitto', 'signedOverVerify1', 'signedOverVerifyAll', 'encryptedOverSigned'] as const;
+
+/** The ratios of each round, in round order. */
+export function roundRatios(ingest: IngestRun[], verify?: VerifyResult): Ratios[] {
+  const rounds = [...new Set(ingest.map((r) => r.round))].sort((a, b) => a - b);
+  return rounds.map((n) => ratiosOf(ingest.filter((r) => r.round === n), verify));
+}
+
+function ratiosOf(ingest: IngestResult[], verify?: VerifyResult): Ratios {
   const rate = (s: System): number | undefined => ingest.find((r) => r.system === s)?.acksPerSec;
   const div = (a?: number, b?: number): number | undefined => (a !== undefined && b ? a / b : undefined);
   return {
@@ -79,23 +102,45 @@ export function sections(r: Results): Section[] {
   return out;
 }
 
+/** Per system, the run with the median rate (the table's row), and every round's rate. */
+function bySystem(ingest: IngestRun[]): Array<{ row: IngestRun; rates: number[] }> {
+  const systems = [...new Set(ingest.map((x) => x.system))];
+  return systems.map((system) => {
+    const runs = ingest.filter((x) => x.system === system);
+    const rates = runs.map((x) => x.acksPerSec);
+    const mid = median(rates)!;
+    return { row: runs.find((x) => x.acksPerSec === mid)!, rates };
+  });
+}
+
 function ingestSection(r: Results): Section {
   const o = r.options;
   const q = r.ratios;
-  const line = (label: string, x: number | undefined, target?: number): string =>
-    x === undefined ? `${label}: n/a` : `${label}: ${fmt(x)}${target !== undefined ? ` (goal >= ${fmt(target)}: ${goal(x >= target)})` : ''}`;
+  const perRound = roundRatios(r.ingest, r.verify);
+  const several = perRound.length > 1;
+  const line = (label: string, key: keyof Ratios, target?: number): string => {
+    const x = q[key];
+    if (x === undefined) return `${label}: n/a`;
+    const rounds = several ? `; rounds ${perRound.map((p) => (p[key] === undefined ? 'n/a' : fmt(p[key]!))).join(', ')}` : '';
+    return `${label}: ${fmt(x)}${target !== undefined ? ` (goal >= ${fmt(target)}: ${goal(x >= target)})` : ''}${rounds}`;
+  };
+  const systems = bySystem(r.ingest);
   return {
     title: 'Ingest (durable acks per second)',
     lines: [
       `${fmtInt(o.devices)} devices, window ${o.window} unacked messages each, ${o.durationMs / 1000} s measured after ${o.warmupMs / 1000} s warm-up, ${o.procs} generator processes.`,
+      ...(several
+        ? [`${perRound.length} rounds, the systems in turn in each; a row is the system's median round, a ratio the median of the ratios within each round.`]
+        : []),
       'Gateway: ack after the SQLite commit is on disk (WAL fdatasync on the flush thread). MQTT: QoS 1 PUBACK, no subscribers, in-memory.',
     ],
     tables: [
       {
-        head: ['system', 'acks/s', 'p50 ms', 'p99 ms', 'server CPU', 'CPU s', 'CPU µs/ack server / all', 'server RSS', 'generators CPU', 'other CPU'],
-        rows: r.ingest.map((x) => [
+        head: ['system', 'acks/s', ...(several ? ['acks/s by round'] : []), 'p50 ms', 'p99 ms', 'server CPU', 'CPU s', 'CPU µs/ack server / all', 'server RSS', 'generators CPU', 'other CPU'],
+        rows: systems.map(({ row: x, rates }) => [
           x.system,
           fmtInt(x.acksPerSec),
+          ...(several ? [rates.map(fmtInt).join(', ')] : []),
           fmt(x.latencyMs.p50, 1),
           fmt(x.latencyMs.p99, 1),
           `${fmt(x.server.cpuCores)} cores`,
@@ -109,12 +154,12 @@ function ingestSection(r: Results): Section {
     ],
     after: [
       '',
-      line('open / aedes', q.openOverAedes, 1),
-      line('open / mosquitto', q.openOverMosquitto),
-      line('signed / verify (1 core)', q.signedOverVerify1, 0.7),
-      line(`signed / verify (all ${r.verify?.threads ?? '?'} cores)`, q.signedOverVerifyAll, 0.7),
-      line('encrypted / signed', q.encryptedOverSigned, ENCRYPTED_GOAL),
-      ...r.ingest.flatMap((x) => {
+      line('open / aedes', 'openOverAedes', 1),
+      line('open / mosquitto', 'openOverMosquitto'),
+      line('signed / verify (1 core)', 'signedOverVerify1', 0.7),
+      line(`signed / verify (all ${r.verify?.threads ?? '?'} cores)`, 'signedOverVerifyAll', 0.7),
+      line('encrypted / signed', 'encryptedOverSigned', ENCRYPTED_GOAL),
+      ...systems.map((x) => x.row).flatMap((x) => {
         const errs = Object.entries(x.counters.errors);
         const notes = [];
         if (errs.length) notes.push(`${x.system}: error frames ${errs.map(([k, n]) => `${k}=${n}`).join(', ')}`);

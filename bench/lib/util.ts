@@ -48,3 +48,10 @@ export function kib(bytes: number): string {
 export function mib(bytes: number): string {
   return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
 }
+
+/** The middle value (the lower of the two middle ones for an even count); undefined for none. */
+export function median(xs: readonly number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[(sorted.length - 1) >> 1];
+}
