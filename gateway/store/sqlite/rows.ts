@@ -31,10 +31,10 @@ export const DIRECTIONS: readonly MessageRow['direction'][] = ['in', 'out'];
 /** Controls still owed to a device. */
 export const PENDING_CONTROL: readonly ControlStatus[] = ['queued', 'sent'];
 
-/** Every apps column, in table order; the INSERT and the mapping both walk it. */
 /** messages are found by the app's number (migration 8); callers know the app by its id. */
 export const BY_APP = 'app_ref = (SELECT app_ref FROM apps WHERE app_id = ?)';
 
+/** Every apps column, in table order; the INSERT and the mapping both walk it. */
 export const APP_COLUMNS = [
   'app_id', 'parent_id', 'app_name', 'namespace', 'pod_name', 'node_name', 'pod_ip', 'pid', 'ppid',
   'executable', 'proc_uid', 'proc_gid', 'proc_user', 'originator_sub', 'originator_groups', 'pub_key',
