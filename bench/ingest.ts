@@ -9,7 +9,7 @@
  */
 import { startAedes, startMosquitto } from './lib/brokers.js';
 import { GatewayProcess } from './lib/gateway.js';
-import { cpuShare, machineBusySec, sample } from './lib/proc.js';
+import { cpuShare, machineBusySec, mainThreadShare, sample } from './lib/proc.js';
 import { freePort, sleep, tempDir } from './lib/util.js';
 import { startPool, type Pool } from './sim/pool.js';
 import { addCounters, LatencyHistogram, type FleetCounters } from './sim/stats.js';
@@ -39,7 +39,8 @@ export interface IngestResult {
   acksInWindow: number;
   windowSec: number;
   latencyMs: { p50: number; p99: number; p999: number };
-  server: { cpuCores: number; cpuSecInWindow: number; cpuSecTotal: number; rssBytes: number; peakRssBytes: number };
+  /** mainThread: the server's main thread, running and waiting for a core (lib/proc.ts), where the kernel tells. */
+  server: { cpuCores: number; cpuSecInWindow: number; cpuSecTotal: number; rssBytes: number; peakRssBytes: number; mainThread?: { runCores: number; waitCores: number } };
   /** cryptoSec: CPU seconds of the window the generators spent sealing and opening (encrypted tier). */
   generators: { procs: number; cpuCores: number[]; cpuSecInWindow: number; cryptoSec: number };
   /** CPU used on this machine by anything but the server, the generators and this process (noise). */
@@ -111,7 +112,10 @@ export async function runIngest(system: System, o: IngestOptions): Promise<Inges
       acksInWindow,
       windowSec,
       latencyMs: { p50: h.percentile(50), p99: h.percentile(99), p999: h.percentile(99.9) },
-      server: { cpuCores: cpuShare(s0, s1), cpuSecInWindow: s1.cpuSec - s0.cpuSec, cpuSecTotal: s1.cpuSec, rssBytes: s1.rssBytes, peakRssBytes: s1.hwmBytes },
+      server: {
+        cpuCores: cpuShare(s0, s1), cpuSecInWindow: s1.cpuSec - s0.cpuSec, cpuSecTotal: s1.cpuSec, rssBytes: s1.rssBytes, peakRssBytes: s1.hwmBytes,
+        mainThread: mainThreadShare(s0, s1),
+      },
       generators: {
         procs: m0.length,
         cpuCores: m0.map((a, i) => (m1[i]!.cpuSec - a.cpuSec) / ((m1[i]!.at - a.at) / 1000)),

@@ -14,6 +14,36 @@ export interface ProcSample {
   rssBytes: number;
   /** Peak RSS so far. */
   hwmBytes: number;
+  /** The main thread's scheduler times so far, where the kernel keeps them. */
+  main?: ThreadSched;
+}
+
+/** Seconds a thread spent on a CPU, and runnable but waiting for one. */
+export interface ThreadSched {
+  runSec: number;
+  waitSec: number;
+}
+
+/**
+ * The main thread's times from /proc/<pid>/task/<pid>/schedstat. A server whose
+ * work sits on one thread is bound by it once run + wait comes near one core:
+ * the wait is time it was ready but another thread or process held the CPU.
+ */
+export function mainThreadSched(pid: number): ThreadSched | undefined {
+  try {
+    const [run, wait] = readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').trim().split(' ').map(Number);
+    if (!Number.isFinite(run) || !Number.isFinite(wait)) return undefined;
+    return { runSec: run! / 1e9, waitSec: wait! / 1e9 };
+  } catch {
+    return undefined; // no schedstat (kernel without CONFIG_SCHEDSTATS) or the process is gone
+  }
+}
+
+/** The main thread's run and wait between two samples, in cores (1.0 = all of the window). */
+export function mainThreadShare(a: ProcSample, b: ProcSample): { runCores: number; waitCores: number } | undefined {
+  if (!a.main || !b.main) return undefined;
+  const sec = (b.at - a.at) / 1000;
+  return { runCores: (b.main.runSec - a.main.runSec) / sec, waitCores: (b.main.waitSec - a.main.waitSec) / sec };
 }
 
 export function cpuSeconds(pid: number): number {
@@ -30,7 +60,8 @@ export function memory(pid: number): { rssBytes: number; hwmBytes: number } {
 }
 
 export function sample(pid: number): ProcSample {
-  return { at: performance.now(), cpuSec: cpuSeconds(pid), ...memory(pid) };
+  const main = mainThreadSched(pid);
+  return { at: performance.now(), cpuSec: cpuSeconds(pid), ...memory(pid), ...(main ? { main } : {}) };
 }
 
 /** CPU use between two samples, as a fraction of one core (1.0 = one core busy). */

@@ -136,7 +136,7 @@ function ingestSection(r: Results): Section {
     ],
     tables: [
       {
-        head: ['system', 'acks/s', ...(several ? ['acks/s by round'] : []), 'p50 ms', 'p99 ms', 'server CPU', 'CPU s', 'CPU µs/ack server / all', 'server RSS', 'generators CPU', 'other CPU'],
+        head: ['system', 'acks/s', ...(several ? ['acks/s by round'] : []), 'p50 ms', 'p99 ms', 'server CPU', 'main thread run + wait', 'CPU s', 'CPU µs/ack server / all', 'server RSS', 'generators CPU', 'other CPU'],
         rows: systems.map(({ row: x, rates }) => [
           x.system,
           fmtInt(x.acksPerSec),
@@ -144,6 +144,7 @@ function ingestSection(r: Results): Section {
           fmt(x.latencyMs.p50, 1),
           fmt(x.latencyMs.p99, 1),
           `${fmt(x.server.cpuCores)} cores`,
+          x.server.mainThread ? `${fmt(x.server.mainThread.runCores)} + ${fmt(x.server.mainThread.waitCores)}` : 'n/a',
           fmt(x.server.cpuSecInWindow, 1),
           perAck(x),
           mib(x.server.rssBytes),
@@ -168,7 +169,7 @@ function ingestSection(r: Results): Section {
         if (x.system === 'encrypted') notes.push(cryptoNote(x));
         return notes;
       }),
-      '"server CPU" is the broker or gateway process (1.00 = one core busy; "CPU s" its CPU time in the window); "CPU µs/ack" is CPU time per acked message of the server, and of the server and generators together (on a machine the generators share, "all" bounds the rate: cores / all); "other CPU" is load on the machine from anything outside the bench.',
+      '"server CPU" is the broker or gateway process (1.00 = one core busy; "CPU s" its CPU time in the window); "main thread run + wait" is its main thread on a core, plus ready but waiting for one (schedstat): near 1.00 in all, that thread bounds the rate; "CPU µs/ack" is CPU time per acked message of the server, and of the server and generators together (on a machine the generators share, "all" bounds the rate: cores / all); "other CPU" is load on the machine from anything outside the bench.',
     ],
   };
 }

@@ -4,12 +4,13 @@ import { parseOptions } from '../../bench/lib/options.js';
 import { renderMarkdown } from '../../bench/lib/report.js';
 import { ratios, roundRatios, sections, type IngestRun, type Results } from '../../bench/lib/summary.js';
 import { median } from '../../bench/lib/util.js';
+import { mainThreadSched, mainThreadShare, sample } from '../../bench/lib/proc.js';
 
 function run(system: System, acksPerSec: number, round: number): IngestRun {
   const base: IngestResult = {
     system, acksPerSec, acksInWindow: acksPerSec * 10, windowSec: 10,
     latencyMs: { p50: 1, p99: 2, p999: 3 },
-    server: { cpuCores: 1, cpuSecInWindow: 10, cpuSecTotal: 12, rssBytes: 1, peakRssBytes: 1 },
+    server: { cpuCores: 1, cpuSecInWindow: 10, cpuSecTotal: 12, rssBytes: 1, peakRssBytes: 1, mainThread: { runCores: 0.8, waitCores: 0.15 } },
     generators: { procs: 2, cpuCores: [0.5, 0.5], cpuSecInWindow: 10, cryptoSec: 0 },
     otherCores: 0, connectMs: 1, prepareMs: 1,
     counters: { errors: {} } as unknown as IngestResult['counters'],
@@ -49,7 +50,7 @@ describe('bench summary over rounds', () => {
       ingest, ratios: ratios(ingest, verify), restart: [], profiles: {}, failures: [], notes: [],
     };
     const md = renderMarkdown('t', sections(r));
-    expect(md).toMatch(/\| open \| 40 \| 40, 30, 45 \|/);
+    expect(md).toMatch(/\| open \| 40 \| 40, 30, 45 \| .* \| 1.00 cores \| 0.80 \+ 0.15 \|/);
     expect(md).toMatch(/\| aedes \| 50 \| 50, 60, 45 \|/);
     expect(md).toContain('open / aedes: 0.80 (goal >= 1.00: MISSED); rounds 0.80, 0.50, 1.00');
   });
@@ -60,5 +61,20 @@ describe('bench summary over rounds', () => {
     expect(() => parseOptions(['--rounds', '0'], '/o')).toThrow(/at least 1/);
     expect(() => parseOptions(['--rounds', '1.5'], '/o')).toThrow(/whole number/);
     expect(() => parseOptions(['--rounds'], '/o')).toThrow(/needs a value/);
+  });
+});
+
+describe('main thread scheduler times (/proc schedstat)', () => {
+  it('reads this process: time on a core grows while it works; a missing process gives undefined', () => {
+    const a = sample(process.pid);
+    const t = performance.now();
+    while (performance.now() - t < 50); // busy for 50 ms
+    const b = sample(process.pid);
+    const share = mainThreadShare(a, b);
+    if (!a.main) return expect(mainThreadSched(process.pid)).toBeUndefined(); // a kernel without schedstats
+    expect(share!.runCores).toBeGreaterThan(0.3);
+    expect(share!.waitCores).toBeGreaterThanOrEqual(0);
+    expect(mainThreadSched(2 ** 22 + 7)).toBeUndefined();
+    expect(mainThreadShare({ at: 0, cpuSec: 0, rssBytes: 0, hwmBytes: 0 }, b)).toBeUndefined();
   });
 });
