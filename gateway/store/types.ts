@@ -154,13 +154,13 @@ export interface MessageFilter {
   limit?: number;
 }
 
-/** The write side, valid only inside `transaction`. */
 /** Seqs `after < seq <= upTo` of one app. */
 export interface SeqRange {
   readonly after: number;
   readonly upTo: number;
 }
 
+/** The write side, valid only inside `transaction`. */
 export interface StoreWriter extends BootstrapWriter {
   insertApp(app: NewApp): void;
   updateApp(appId: string, patch: AppPatch): void;

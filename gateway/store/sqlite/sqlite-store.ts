@@ -23,8 +23,8 @@ import type {
 import { migrate } from './migrations.js';
 import {
   appFromRow,
-  BY_APP,
   auditFromRow,
+  BY_APP,
   controlFromRow,
   crashFromRow,
   gapFromRow,

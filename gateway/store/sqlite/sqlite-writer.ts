@@ -20,8 +20,8 @@ import type {
 import {
   APP_COLUMNS,
   appParams,
-  BY_APP,
   appPatchEntries,
+  BY_APP,
   controlPatchEntries,
   encodeAppValue,
   gapFromRow,
@@ -37,7 +37,6 @@ type Stmt = Database.Statement;
 // app_ref: the app's number in messages (migration 8), given once and never changed.
 const INSERT_APP = `INSERT INTO apps (${APP_COLUMNS.join(', ')}, app_ref)
   VALUES (${APP_COLUMNS.map(() => '?').join(', ')}, (SELECT IFNULL(MAX(app_ref), 0) + 1 FROM apps))`;
-
 
 export class SqliteWriter implements StoreWriter {
   // Hot paths (every data frame) hold their statements directly.
