@@ -77,9 +77,9 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const events = new EventBus((err) => log.error({ err }, 'event listener failed'));
   // 1024 writes at most per commit keeps each event-loop turn short under load
   // (new sockets are accepted between turns) while one fsync still covers many
-  // frames; under load commits are 20 ms apart at least (group-commit.ts).
+  // frames; under load commits are 40 ms apart at least (group-commit.ts).
   const committer = new GroupCommitter(store, 1024, (err) => log.error({ err }, 'commit failed; nothing in it was acknowledged'), {
-    intervalMs: 20,
+    intervalMs: 40,
     fromWrites: 64,
     clock,
   });
