@@ -19,7 +19,8 @@ function run(system: System, acksPerSec: number, round: number): IngestRun {
   return { ...base, round };
 }
 
-const verify = { oneCore: 8000, allCores: 16000, threads: 2, cases: 10 };
+const verifyIn = (round: number, allCores = 16000) => ({ oneCore: 8000, allCores, threads: 2, cases: 10, round });
+const verify = [verifyIn(1), verifyIn(2), verifyIn(3)];
 
 describe('bench summary over rounds', () => {
   it('median takes the middle value, the lower middle for an even count', () => {
@@ -41,6 +42,16 @@ describe('bench summary over rounds', () => {
     expect(q.openOverMosquitto).toBeUndefined();
   });
 
+  it('compares each signed run with the verify rate of its own round', () => {
+    const ingest = [run('signed', 10_000, 1), run('signed', 12_000, 2), run('signed', 9_000, 3)];
+    const drifting = [verifyIn(1, 16_000), verifyIn(2, 15_000), verifyIn(3, 12_000)];
+    expect(roundRatios(ingest, drifting).map((q) => q.signedOverVerifyAll)).toEqual([0.625, 0.8, 0.75]);
+    expect(ratios(ingest, drifting).signedOverVerifyAll).toBe(0.75);
+    // A round whose verify run failed has no signed ratio; the others still count.
+    expect(roundRatios(ingest, drifting.slice(1)).map((q) => q.signedOverVerifyAll)).toEqual([undefined, 0.8, 0.75]);
+    expect(ratios(ingest, []).signedOverVerifyAll).toBeUndefined();
+  });
+
   it('the report shows the median round of each system, every round, and the rounds of each ratio', () => {
     const ingest = [run('open', 40, 1), run('aedes', 50, 1), run('open', 30, 2), run('aedes', 60, 2), run('open', 45, 3), run('aedes', 45, 3)];
     const options = parseOptions(['--rounds', '3', '--systems', 'open,aedes'], '/tmp/out');
@@ -53,6 +64,7 @@ describe('bench summary over rounds', () => {
     expect(md).toMatch(/\| open \| 40 \| 40, 30, 45 \| .* \| 1.00 cores \| 0.80 \+ 0.15 \|/);
     expect(md).toMatch(/\| aedes \| 50 \| 50, 60, 45 \|/);
     expect(md).toContain('open / aedes: 0.80 (goal >= 1.00: MISSED); rounds 0.80, 0.50, 1.00');
+    expect(md).toContain('8,000 (rounds 8,000, 8,000, 8,000) verifies/s on 1 core; 16,000 (rounds 16,000, 16,000, 16,000)/s on 2 worker threads');
   });
 
   it('--rounds must be a whole number of at least 1; --quick runs one round', () => {
