@@ -4,6 +4,10 @@ import { decodePublicKey, decodeSignature, encodePublicKey } from '../../gateway
 import { parseClientFrame } from '../../gateway/protocol/parse.js';
 import { signFrame, signingInput, verifyFrame } from '../../gateway/protocol/signing.js';
 
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** The base64 letter after `c`: the same high bits, the lowest bit set (when `c` ends in zero bits). */
+const nextLetter = (c: string): string => B64[B64.indexOf(c) + 1]!;
+
 describe('key encoding', () => {
   it('round-trips and is strict about length, tag and base64 form', () => {
     const { publicKey } = generateKeyPair();
@@ -13,6 +17,26 @@ describe('key encoding', () => {
       expect(decodePublicKey(bad)).toBeUndefined();
     }
     expect(decodeSignature(text)).toBeUndefined(); // 32 bytes is not a signature
+  });
+
+  it('refuses every text but the one canonical form of the bytes, at the right length', () => {
+    const key = new Uint8Array(32).fill(0xfb); // base64 of 0xfb bytes uses '+' and '/'
+    const text = encodePublicKey(key);
+    expect(text).toMatch(/[+/]/);
+    expect(decodePublicKey(text)).toEqual(key);
+    const body = text.slice('ed25519:'.length);
+    const variants = [
+      body.replace(/\+/g, '-').replace(/\//g, '_'), // URL-safe alphabet
+      `${body.slice(0, -2)}${nextLetter(body.at(-2)!)}=`, // same 32 bytes, nonzero padding bits
+      ` ${body.slice(1)}`, // a space where a letter was
+      `${body.slice(0, 20)}\n${body.slice(21)}`, // a newline (Node skips it) at the same length
+      '!'.repeat(body.length),
+    ];
+    for (const v of variants) {
+      expect(v).toHaveLength(body.length);
+      expect(decodePublicKey(`ed25519:${v}`)).toBeUndefined();
+    }
+    expect(decodePublicKey(`ed25519:${body}${'A'.repeat(1 << 20)}`)).toBeUndefined(); // not decoded at all
   });
 });
 
