@@ -38,7 +38,7 @@ describe('refusals of unauthenticated requests', () => {
       ['list_apps', 'refused:401:unauthenticated', 1000, '127.0.0.1'],
     ]);
     for (const r of rows) {
-      const p = r.payload_json as Record<string, string>;
+      const p = r.payload_json as { path: string; first_at: string; last_at: string };
       expect(p.path).not.toContain('?');
       expect(p.path.length).toBeLessThanOrEqual(256);
       expect(r.user_agent!.length).toBeLessThanOrEqual(128);

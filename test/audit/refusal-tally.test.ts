@@ -60,7 +60,7 @@ describe('RefusalTally', () => {
     t.record(refusal({ url: `/${'p'.repeat(5000)}?${'q'.repeat(7000)}`, userAgent: 'u'.repeat(9000), method: 'M'.repeat(100) }));
     t.flush();
     const row = written[0]![0]!;
-    const p = row.payload_json as Record<string, string>;
+    const p = row.payload_json as { path: string; method: string };
     expect(p.path).toHaveLength(PATH_EXCERPT);
     expect(row.user_agent).toHaveLength(128);
     expect(p.method).toHaveLength(16);
