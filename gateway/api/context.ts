@@ -8,6 +8,7 @@ import type { Principal } from '../auth/principal.js';
 import { TreeRules } from '../auth/principal.js';
 import type { DeviceHub } from '../device/hub.js';
 import type { AppRow, AppStatus, GatewayStore, NewAudit } from '../store/types.js';
+import type { JsonValue } from '../protocol/frames.js';
 import { isFinal } from '../core/lifecycle.js';
 import { iso } from '../ports/clock.js';
 import { RefusalTally } from '../audit/refusal-tally.js';
@@ -96,7 +97,7 @@ export class ApiContext {
       action: e.action,
       target_app_id: e.target,
       cascade: e.cascade ?? false,
-      payload_json: e.payload ?? null,
+      payload_json: boundedPayload(e.payload),
       auth_domain: p === undefined ? 'none' : p.kind === 'app' ? 'tree' : 'local',
       source_app_id: p?.kind === 'app' ? p.appId : null,
       oauth_subject: null,
@@ -106,6 +107,15 @@ export class ApiContext {
     };
     return new Promise((resolve) => this.hub.deps.committer.enqueue((w) => w.insertAudit(row), () => resolve()));
   }
+}
+
+/** Rows of identified callers keep the request target, but never more than URL_EXCERPT characters of it. */
+const URL_EXCERPT = 512;
+
+function boundedPayload(payload: AuditEntry['payload']): NewAudit['payload_json'] {
+  const path = textOf(payload, 'path');
+  if (path === undefined || path.length <= URL_EXCERPT) return payload ?? null;
+  return { ...(payload as Record<string, JsonValue>), path: path.slice(0, URL_EXCERPT) };
 }
 
 function textOf(payload: AuditEntry['payload'], field: string): string | undefined {

@@ -8,7 +8,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import { startGateway } from '../../gateway/app.js';
 import { ManualClock } from '../../gateway/ports/manual-clock.js';
-import { as, call, cleanDirs, flushRefusals, startTestGateway, testConfig } from './support/api-harness.js';
+import { as, call, cleanDirs, flushRefusals, startTestGateway, testConfig, until } from './support/api-harness.js';
 import { SimLink, simApp } from './support/sim-device.js';
 
 let gw: RunningGateway | undefined;
@@ -83,6 +83,15 @@ describe('refusals of unauthenticated requests', () => {
       const rows = gw.store.auditLog().filter((r) => r.outcome === 'refused:403');
       expect(rows).toHaveLength(3);
       expect(rows.every((r) => r.count === 1 && r.source_app_id === a.appId && r.auth_domain === 'tree' && r.target_app_id === b.appId)).toBe(true);
+      // A finished app's valid signature is refused 403 with its own row; the request target in it is bounded.
+      link.status(b, { done: true }, 'Result');
+      const g = gw;
+      await until(() => g.store.getApp(b.appId)?.status === 'done', 2000, 'Result stored');
+      const finished = await call(gw, as(b), 'GET', `/api/v1/apps?junk=${'q'.repeat(3000)}`);
+      expect([finished.status, finished.body.error.code]).toEqual([403, 'app_terminal']);
+      const [row] = gw.store.auditLog({ limit: 1 });
+      expect(row).toMatchObject({ action: 'list_apps', outcome: 'refused:403:app_terminal', count: 1 });
+      expect((row!.payload_json as { path: string }).path).toHaveLength(512);
     } finally {
       link.close();
     }
