@@ -5,7 +5,7 @@
  * its idle baseline (VmRSS from /proc, heapUsed through the inspector, both
  * after a forced GC) and registrations per second.
  */
-import { GatewayProcess } from './lib/gateway.js';
+import { GatewayProcess, LIFTED_CAP_ARGS } from './lib/gateway.js';
 import { Inspector } from './lib/inspector.js';
 import { cpuShare, memory, sample } from './lib/proc.js';
 import { freePort, sleep, tempDir, waitFor } from './lib/util.js';
@@ -38,7 +38,7 @@ export async function runConnections(o: ConnectionsOptions): Promise<Connections
     dataDir: dir.path,
     entry: o.entry,
     nodeArgs: ['--inspect=127.0.0.1:0'],
-    args: ['--max-connections', String(o.connections + 2000), '--heartbeat', '0'],
+    args: ['--max-connections', String(o.connections + 2000), '--heartbeat', '0', ...LIFTED_CAP_ARGS],
   });
   let inspector: Inspector | undefined;
   let pool: Awaited<ReturnType<typeof startPool>> | undefined;

@@ -8,7 +8,7 @@
  * sealed binary frames both ways, sealed and opened live by the generators).
  */
 import { startAedes, startMosquitto } from './lib/brokers.js';
-import { GatewayProcess } from './lib/gateway.js';
+import { GatewayProcess, LIFTED_CAP_ARGS } from './lib/gateway.js';
 import { cpuShare, machineBusySec, mainThreadShare, sample } from './lib/proc.js';
 import { freePort, sleep, tempDir } from './lib/util.js';
 import { startPool, type Pool } from './sim/pool.js';
@@ -54,7 +54,7 @@ export interface IngestResult {
 }
 
 /** The gateway with the limits out of the way: per-connection rate limits are not what is measured. */
-export const INGEST_GATEWAY_ARGS = ['--rate', '1000000', '--burst', '1000000', '--heartbeat', '0', '--max-connections', '20000'];
+export const INGEST_GATEWAY_ARGS = ['--rate', '1000000', '--burst', '1000000', '--heartbeat', '0', '--max-connections', '20000', ...LIFTED_CAP_ARGS];
 
 type Target = { pid: number; url: string; stop(): Promise<unknown>; tail: { text(): string }; gatewayKey?: string };
 

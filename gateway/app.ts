@@ -24,6 +24,8 @@ import { RequestAuthenticator } from './auth/authenticator.js';
 import type { Ed25519KeyPair } from './crypto/ed25519.js';
 import { registerApi } from './api/plugin.js';
 import { WatchServer } from './api/watch.js';
+import { RefusalTally } from './audit/refusal-tally.js';
+import { AuditRetention } from './audit/audit-retention.js';
 
 export interface RunningGateway {
   readonly config: GatewayConfig;
@@ -37,6 +39,9 @@ export interface RunningGateway {
   /** The local admin key (data dir admin.key): what the CLI on this box signs API requests with. */
   readonly admin: { pair: Ed25519KeyPair; publicKeyText: string };
   readonly watch: WatchServer;
+  /** Refusals of unauthenticated requests, counted until the interval ends (audit/refusal-tally.ts). */
+  readonly refusals: RefusalTally;
+  readonly auditRetention: AuditRetention;
   readonly log: Logger;
   /** The bound port (useful with port 0). */
   readonly port: number;
@@ -103,13 +108,21 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       bootstrapTtlMs: config.bootstrapTtlMs,
       bootstrapPerMinute: config.bootstrapPerMinute,
       bootstrapBurst: config.bootstrapBurst,
+      maxAppsPerConnection: config.maxAppsPerConnection,
     },
   });
   let ready = false;
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   // 5 ms slices: under full load a turn then lasts a few milliseconds, so new
   // connections (one accepted per turn) keep coming in (turn-slicer.ts).
-  const devices = new DeviceServer(hub, { maxPayload: config.maxFrameBytes, heartbeatMs: config.heartbeatMs, maxConnections: config.maxConnections, sliceMs: 5 });
+  const devices = new DeviceServer(hub, {
+    maxPayload: config.maxFrameBytes,
+    heartbeatMs: config.heartbeatMs,
+    maxConnections: config.maxConnections,
+    maxPerAddress: config.maxConnectionsPerAddress,
+    maxUnregisteredPerAddress: config.maxUnregisteredPerAddress,
+    sliceMs: 5,
+  });
   const { app: http, upgrades } = buildHttp({
     logger: log,
     ...(tls ? { tls } : {}),
@@ -124,12 +137,27 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     adminKey: admin.publicKeyText,
     statusOf: (id) => hub.liveApp(id)?.status ?? store.getApp(id)?.status,
   });
-  const api = await registerApi(http, { hub, store, auth, onInternalError: (err, req) => log.error({ err, url: req.url }, 'API request failed') });
-  const watch = new WatchServer(api, auth, events, { statusWindowMs: config.watchStatusWindowMs });
+  const refusals = new RefusalTally(clock, (rows) => committer.enqueue((w) => rows.forEach((r) => w.insertAudit(r))), {
+    intervalMs: config.refusalIntervalMs,
+    maxEntries: config.refusalMaxEntries,
+  });
+  const auditRetention = new AuditRetention(clock, (op, done) => committer.enqueue(op, done), {
+    maxAgeMs: config.auditRetentionMs,
+    maxRows: config.auditMaxRows,
+    everyMs: 60_000,
+    batch: 1000,
+  });
+  const api = await registerApi(http, { hub, store, auth, refusals, onInternalError: (err, req) => log.error({ err, url: req.url }, 'API request failed') });
+  const watch = new WatchServer(api, auth, events, {
+    statusWindowMs: config.watchStatusWindowMs,
+    maxWatchers: config.maxWatchers,
+    maxWatchersPerAddress: config.maxWatchersPerAddress,
+  });
   upgrades.set('/api/v1/watch', (req, socket, head) => watch.handleUpgrade(req, socket, head));
 
   hub.start();
   auth.start();
+  auditRetention.start();
   // A deep accept queue: after a restart every device reconnects at once, and
   // Node accepts one connection per event-loop turn (backoff and jitter spread them).
   await http.listen({ host: config.host, port: config.port, backlog: 4096 });
@@ -143,12 +171,15 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const stop = async (): Promise<void> => {
     hub.stop();
     auth.stop();
+    auditRetention.stop();
     watch.close();
     devices.close();
     await http.close();
     await verifier?.close();
+    // What was counted is written before the store closes.
+    refusals.close();
     committer.flush();
     store.close();
   };
-  return { config, http, upgrades, hub, store, events, identity, devices, admin: { pair: admin.pair, publicKeyText: admin.publicKeyText }, watch, log, port, url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, stop };
+  return { config, http, upgrades, hub, store, events, identity, devices, admin: { pair: admin.pair, publicKeyText: admin.publicKeyText }, watch, refusals, auditRetention, log, port, url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, stop };
 }

@@ -34,6 +34,17 @@ export interface GatewayConfig {
   /** Worker threads that verify signed messages; 0 verifies on the main thread. */
   verifyWorkers: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** Caps against one address filling the sockets (docs/PROTOCOL.md "Connection caps"). */
+  maxConnectionsPerAddress: number;
+  maxUnregisteredPerAddress: number;
+  maxAppsPerConnection: number;
+  maxWatchers: number;
+  maxWatchersPerAddress: number;
+  /** Audit: how refusals of unauthenticated requests are counted, and how long rows are kept (docs/API.md "Audit log"). */
+  refusalIntervalMs: number;
+  refusalMaxEntries: number;
+  auditRetentionMs: number;
+  auditMaxRows: number;
 }
 
 export class ConfigError extends Error {}
@@ -66,6 +77,15 @@ const SETTINGS: Setting[] = [
   { env: 'TRAILS_BOOTSTRAP_RATE', flag: '--bootstrap-rate', help: 'bootstrap registrations a minute per remote address (default 10)', apply: (c, v) => void (c.bootstrapPerMinute = int(v, '--bootstrap-rate', 1, 1_000_000)) },
   { env: 'TRAILS_BOOTSTRAP_BURST', flag: '--bootstrap-burst', help: 'burst of bootstrap registrations per address (default 20)', apply: (c, v) => void (c.bootstrapBurst = int(v, '--bootstrap-burst', 1, 1_000_000)) },
   { env: 'TRAILS_LOG_LEVEL', flag: '--log-level', help: 'silent, error, warn, info or debug (default info)', apply: applyLogLevel },
+  { env: 'TRAILS_MAX_CONNECTIONS_PER_ADDRESS', flag: '--max-connections-per-address', help: 'device sockets one remote address may hold, loopback included (default 64)', apply: (c, v) => void (c.maxConnectionsPerAddress = int(v, '--max-connections-per-address', 1, 1_000_000)) },
+  { env: 'TRAILS_MAX_UNREGISTERED_PER_ADDRESS', flag: '--max-unregistered-per-address', help: 'sockets of one address on which nothing registered yet (default 16)', apply: (c, v) => void (c.maxUnregisteredPerAddress = int(v, '--max-unregistered-per-address', 1, 1_000_000)) },
+  { env: 'TRAILS_MAX_APPS_PER_CONNECTION', flag: '--max-apps-per-connection', help: 'apps one device socket may carry (default 64)', apply: (c, v) => void (c.maxAppsPerConnection = int(v, '--max-apps-per-connection', 1, 1_000_000)) },
+  { env: 'TRAILS_MAX_WATCHERS', flag: '--max-watchers', help: 'watch sockets (/api/v1/watch) accepted at once (default 10000)', apply: (c, v) => void (c.maxWatchers = int(v, '--max-watchers', 1, 1_000_000)) },
+  { env: 'TRAILS_MAX_WATCHERS_PER_ADDRESS', flag: '--max-watchers-per-address', help: 'watch sockets one remote address may hold (default 32)', apply: (c, v) => void (c.maxWatchersPerAddress = int(v, '--max-watchers-per-address', 1, 1_000_000)) },
+  { env: 'TRAILS_REFUSAL_INTERVAL', flag: '--refusal-interval', help: 'seconds over which refused unauthenticated requests are counted into one audit row per address, action and reason (default 60)', apply: (c, v) => void (c.refusalIntervalMs = 1000 * int(v, '--refusal-interval', 1, 86_400)) },
+  { env: 'TRAILS_REFUSAL_MAX_ENTRIES', flag: '--refusal-max-entries', help: 'distinct address/action/reason counters per interval; the rest share one per reason (default 1000)', apply: (c, v) => void (c.refusalMaxEntries = int(v, '--refusal-max-entries', 1, 1_000_000)) },
+  { env: 'TRAILS_AUDIT_RETENTION_DAYS', flag: '--audit-retention-days', help: 'days audit rows are kept (default 90)', apply: (c, v) => void (c.auditRetentionMs = 86_400_000 * int(v, '--audit-retention-days', 1, 36_500)) },
+  { env: 'TRAILS_AUDIT_MAX_ROWS', flag: '--audit-max-rows', help: 'audit rows kept at most, the newest (default 100000)', apply: (c, v) => void (c.auditMaxRows = int(v, '--audit-max-rows', 100, 100_000_000)) },
 ];
 
 export function defaultConfig(): GatewayConfig {
@@ -91,6 +111,15 @@ export function defaultConfig(): GatewayConfig {
     // One per core: signed ingest is verify-bound and the event loop's share is small (bench/README.md).
     verifyWorkers: Math.max(1, availableParallelism()),
     logLevel: 'info',
+    maxConnectionsPerAddress: 64,
+    maxUnregisteredPerAddress: 16,
+    maxAppsPerConnection: 64,
+    maxWatchers: 10_000,
+    maxWatchersPerAddress: 32,
+    refusalIntervalMs: 60_000,
+    refusalMaxEntries: 1000,
+    auditRetentionMs: 90 * 86_400_000,
+    auditMaxRows: 100_000,
   };
 }
 
@@ -114,7 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, argv: readonly string[]): Gat
 }
 
 export function usage(): string {
-  const lines = SETTINGS.map((s) => `  ${`${s.flag} VALUE`.padEnd(28)} ${s.help}  [${s.env}]`);
+  const lines = SETTINGS.map((s) => `  ${`${s.flag} VALUE`.padEnd(38)} ${s.help}  [${s.env}]`);
   return `Usage: trailsd [options]\n\n${lines.join('\n')}\n`;
 }
 

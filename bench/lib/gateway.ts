@@ -11,6 +11,26 @@ import { sleep } from './util.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
+/**
+ * Every bench device and watcher comes from 127.0.0.1, and some sockets carry
+ * a thousand apps: the per-address and per-socket caps (issue 11) are lifted,
+ * as the per-connection rate limits are. The global --max-connections stays.
+ */
+export const LIFTED_CAPS = {
+  maxConnectionsPerAddress: 1_000_000,
+  maxUnregisteredPerAddress: 1_000_000,
+  maxAppsPerConnection: 1_000_000,
+  maxWatchersPerAddress: 1_000_000,
+} as const;
+
+/** LIFTED_CAPS as trailsd flags. */
+export const LIFTED_CAP_ARGS = [
+  '--max-connections-per-address', String(LIFTED_CAPS.maxConnectionsPerAddress),
+  '--max-unregistered-per-address', String(LIFTED_CAPS.maxUnregisteredPerAddress),
+  '--max-apps-per-connection', String(LIFTED_CAPS.maxAppsPerConnection),
+  '--max-watchers-per-address', String(LIFTED_CAPS.maxWatchersPerAddress),
+];
+
 export interface GatewayProcOptions {
   port: number;
   dataDir: string;

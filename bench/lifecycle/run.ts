@@ -27,7 +27,7 @@ import { signRequest } from '../../gateway/auth/request-signing.js';
 import { generateKeyPair, privateKeyObject, type Ed25519KeyPair } from '../../gateway/crypto/ed25519.js';
 import { encodePublicKey } from '../../gateway/protocol/keys.js';
 import { signFrame } from '../../gateway/protocol/signing.js';
-import { GatewayProcess } from '../lib/gateway.js';
+import { GatewayProcess, LIFTED_CAP_ARGS } from '../lib/gateway.js';
 import { fmt, fmtInt, freePort, sleep, tempDir, waitFor } from '../lib/util.js';
 import { newIdentity } from '../sim/frames.js';
 import { LatencyHistogram, newCounters } from '../sim/stats.js';
@@ -81,7 +81,7 @@ async function rest(base: string, who: { appId: string; key: Ed25519KeyPair }, m
 
 export async function runLifecycle(o: Options): Promise<Record<string, unknown>> {
   const dir = tempDir('lifecycle');
-  const lifted = ['--bootstrap-rate', '1000000', '--bootstrap-burst', '1000000', '--rate', '100000', '--burst', '100000', '--heartbeat', '0'];
+  const lifted = ['--bootstrap-rate', '1000000', '--bootstrap-burst', '1000000', '--rate', '100000', '--burst', '100000', '--heartbeat', '0', ...LIFTED_CAP_ARGS];
   const gw = await GatewayProcess.start({ port: await freePort(), dataDir: dir.path, entry: o.entry, args: lifted });
   const ticker: { t?: NodeJS.Timeout } = {};
   const fleet: WsDevice[] = [];

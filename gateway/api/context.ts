@@ -8,8 +8,10 @@ import type { Principal } from '../auth/principal.js';
 import { TreeRules } from '../auth/principal.js';
 import type { DeviceHub } from '../device/hub.js';
 import type { AppRow, AppStatus, GatewayStore, NewAudit } from '../store/types.js';
+import type { JsonValue } from '../protocol/frames.js';
 import { isFinal } from '../core/lifecycle.js';
 import { iso } from '../ports/clock.js';
+import { RefusalTally } from '../audit/refusal-tally.js';
 import { forbidden, notFound } from './errors.js';
 
 export interface Caller {
@@ -28,12 +30,16 @@ export interface AuditEntry {
 
 export class ApiContext {
   readonly rules: TreeRules;
+  /** Counts the refusals of unauthenticated requests (audit/refusal-tally.ts). */
+  readonly refusals: RefusalTally;
 
   constructor(
     readonly hub: DeviceHub,
     readonly store: GatewayStore,
+    refusals?: RefusalTally,
   ) {
     this.rules = new TreeRules(store);
+    this.refusals = refusals ?? new RefusalTally(hub.deps.clock, (rows) => hub.deps.committer.enqueue((w) => rows.forEach((r) => w.insertAudit(r))));
   }
 
   statusOf(appId: string): AppStatus | undefined {
@@ -74,15 +80,24 @@ export class ApiContext {
     throw forbidden(message);
   }
 
-  /** Appends an audit row through the group commit; resolves once it is durable. */
+  /**
+   * Appends an audit row through the group commit; resolves once it is
+   * durable. A 401 (the caller proved no key) is counted instead, per source
+   * and reason, and written with its count when the interval ends: nothing
+   * a stranger sends may cost a row each.
+   */
   audit(c: Caller, e: AuditEntry): Promise<void> {
+    if (c.principal === undefined && e.outcome.startsWith('refused:401:')) {
+      this.refusals.record({ source: c.ip, action: e.action, outcome: e.outcome, method: textOf(e.payload, 'method') ?? 'GET', url: textOf(e.payload, 'path') ?? '', userAgent: c.userAgent });
+      return Promise.resolve();
+    }
     const p = c.principal;
     const row: NewAudit = {
       timestamp: iso(this.hub.now()),
       action: e.action,
       target_app_id: e.target,
       cascade: e.cascade ?? false,
-      payload_json: e.payload ?? null,
+      payload_json: boundedPayload(e.payload),
       auth_domain: p === undefined ? 'none' : p.kind === 'app' ? 'tree' : 'local',
       source_app_id: p?.kind === 'app' ? p.appId : null,
       oauth_subject: null,
@@ -92,6 +107,20 @@ export class ApiContext {
     };
     return new Promise((resolve) => this.hub.deps.committer.enqueue((w) => w.insertAudit(row), () => resolve()));
   }
+}
+
+/** Rows of identified callers keep the request target, but never more than URL_EXCERPT characters of it. */
+const URL_EXCERPT = 512;
+
+function boundedPayload(payload: AuditEntry['payload']): NewAudit['payload_json'] {
+  const path = textOf(payload, 'path');
+  if (path === undefined || path.length <= URL_EXCERPT) return payload ?? null;
+  return { ...(payload as Record<string, JsonValue>), path: path.slice(0, URL_EXCERPT) };
+}
+
+function textOf(payload: AuditEntry['payload'], field: string): string | undefined {
+  const v = payload && typeof payload === 'object' && !Array.isArray(payload) ? payload[field] : undefined;
+  return typeof v === 'string' ? v : undefined;
 }
 
 export function caller(req: FastifyRequest): Caller {

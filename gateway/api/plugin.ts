@@ -10,6 +10,7 @@ import type { RequestAuthenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import type { DeviceHub } from '../device/hub.js';
 import type { GatewayStore } from '../store/types.js';
+import type { RefusalTally } from '../audit/refusal-tally.js';
 import { ApiContext, caller, type RouteDef } from './context.js';
 import { badRequest, describeError, errorBody } from './errors.js';
 import { buildOpenApi } from './openapi.js';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   store: GatewayStore;
   auth: RequestAuthenticator;
   version?: string;
+  /** Counts the refusals of unauthenticated requests; ApiContext makes a default one without it. */
+  refusals?: RefusalTally;
   onInternalError?: (err: unknown, req: FastifyRequest) => void;
 }
 
@@ -44,7 +47,7 @@ export const API_ROUTES: readonly RouteDef[] = [...readRoutes, ...writeRoutes, .
 
 /** Registers the API on `app`; resolves once its routes exist. */
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiContext> {
-  const ctx = new ApiContext(deps.hub, deps.store);
+  const ctx = new ApiContext(deps.hub, deps.store, deps.refusals);
   const openapi = buildOpenApi(API_ROUTES, deps.version ?? '0.1.0');
   await app.register(
     async (api) => {

@@ -17,6 +17,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { RequestAuthenticator } from '../auth/authenticator.js';
 import type { Principal } from '../auth/principal.js';
 import { isTerminal } from '../core/lifecycle.js';
+import { AddressCounts, addressKey } from '../core/address-counts.js';
 import type { EventBus, GatewayEvent } from '../events.js';
 import type { ApiContext, Caller } from './context.js';
 import { who } from './context.js';
@@ -39,6 +40,8 @@ export interface WatchStats {
 export interface WatchOptions {
   maxBufferedBytes?: number;
   maxWatchers?: number;
+  /** Watch sockets one remote address may hold (429 too_many_watchers_from_address). */
+  maxWatchersPerAddress?: number;
   /**
    * How long Status events may wait for their frame (default 500 ms); within
    * it a newer Status of an app supersedes the older one. Any other event
@@ -48,7 +51,7 @@ export interface WatchOptions {
   statusWindowMs?: number;
 }
 
-const STATUS_LINE: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error', 503: 'Service Unavailable' };
+const STATUS_LINE: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error', 503: 'Service Unavailable' };
 
 export class WatchServer {
   private readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: 4096 });
@@ -64,6 +67,8 @@ export class WatchServer {
   private flushTimer?: NodeJS.Timeout;
   private readonly statusWindowMs: number;
   private count = 0;
+  private readonly maxPerAddress: number;
+  private readonly perAddress = new AddressCounts();
   readonly stats: WatchStats = { events: 0, frames: 0, bytes: 0, dropped: 0, busyMs: 0 };
 
   constructor(
@@ -74,6 +79,7 @@ export class WatchServer {
   ) {
     this.maxBuffered = opts.maxBufferedBytes ?? 4 << 20;
     this.maxWatchers = opts.maxWatchers ?? 10_000;
+    this.maxPerAddress = opts.maxWatchersPerAddress ?? 32;
     this.statusWindowMs = opts.statusWindowMs ?? 500;
   }
 
@@ -101,6 +107,9 @@ export class WatchServer {
     const ua = req.headers['user-agent'];
     const c: Caller = { ip: req.socket.remoteAddress ?? null, userAgent: typeof ua === 'string' ? ua.slice(0, 512) : null };
     const url = req.url ?? '/';
+    const address = addressKey(req.socket.remoteAddress);
+    // Before authentication too: a full table costs no signature check and no nonce.
+    if (this.capRefused(socket, address)) return;
     const out = await this.auth.authenticate({ method: req.method ?? 'GET', url, headers: req.headers });
     if (!out.ok) {
       const { status, code, message } = out.failure;
@@ -118,9 +127,20 @@ export class WatchServer {
       await this.ctx.audit(c, { action: 'watch', target: target ?? null, outcome: 'refused:403', payload: { path: url, message: refusal } });
       return reject(socket, 403, 'forbidden', refusal);
     }
-    if (this.count >= this.maxWatchers) return reject(socket, 503, 'too_many_watchers', 'the gateway has as many watchers as it accepts; try later');
-    if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, f));
+    if (this.capRefused(socket, address) || socket.destroyed) return;
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, f, address));
+  }
+
+  private capRefused(socket: Duplex, address: string): boolean {
+    if (this.count >= this.maxWatchers) {
+      reject(socket, 503, 'too_many_watchers', `the gateway has ${this.maxWatchers} watchers, its --max-watchers; try later`);
+      return true;
+    }
+    if (this.perAddress.count(address) >= this.maxPerAddress) {
+      reject(socket, 429, 'too_many_watchers_from_address', `this address holds ${this.maxPerAddress} watch sockets, the gateway's --max-watchers-per-address; close one`);
+      return true;
+    }
+    return false;
   }
 
   /** An app may watch only itself or its descendants, named by app_id or parent_id. */
@@ -132,7 +152,7 @@ export class WatchServer {
 
   // ── watchers ──────────────────────────────────────────────────────
 
-  private accept(ws: WebSocket, f: WatchFilter): void {
+  private accept(ws: WebSocket, f: WatchFilter, address: string): void {
     ws.on('error', () => {});
     const ch = this.channelFor(f);
     const catchUp = this.catchUp(ch);
@@ -146,7 +166,11 @@ export class WatchServer {
     const w: Watcher = { ws, from: ch.pending.length };
     ch.watchers.add(w);
     this.count++;
-    ws.on('close', () => this.leave(ch, w));
+    this.perAddress.add(address);
+    ws.on('close', () => {
+      this.perAddress.remove(address);
+      this.leave(ch, w);
+    });
   }
 
   /**

@@ -31,6 +31,8 @@ export interface HubOptions extends BootstrapOptions {
   minSecLevel: SecLevel;
   /** Default time a control waits for its device before it expires. */
   controlTtlMs: number;
+  /** Apps one connection may carry; a register beyond it is refused with too_many_apps. */
+  maxAppsPerConnection: number;
 }
 
 export const DEFAULT_HUB_OPTIONS: HubOptions = {
@@ -45,6 +47,7 @@ export const DEFAULT_HUB_OPTIONS: HubOptions = {
   reconnectWindowMs: 60_000,
   minSecLevel: 'open',
   controlTtlMs: 300_000,
+  maxAppsPerConnection: 64,
   ...DEFAULT_BOOTSTRAP_OPTIONS,
 };
 

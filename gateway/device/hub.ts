@@ -283,6 +283,7 @@ export class DeviceHub {
   private dispatch(state: ConnState, frame: ClientFrame, raw: SignedFrame, verified: boolean): void {
     // A socket that made first contact carries a device key and no app: all its frames are the bootstrap tier's.
     if (state.bootstrap || frame.type === 'bootstrap_register') return this.bootstrap.onFrame(state, frame, raw);
+    if ((frame.type === 'register' || frame.type === 're_register') && this.overAppCap(state, frame.app_id)) return;
     switch (frame.type) {
       case 'register':
         return this.registration.register(state, frame, raw);
@@ -295,6 +296,19 @@ export class DeviceHub {
       case 'control_response':
         return this.controls.onResponse(state, frame, raw);
     }
+  }
+
+  /**
+   * A register or re_register that would bind one more app to a connection
+   * already carrying maxAppsPerConnection is refused before anything is
+   * decided or stored: one socket must not hold thousands of apps (and its
+   * close then write as many crash rows). An app already on it may register again.
+   */
+  private overAppCap(state: ConnState, appId: string): boolean {
+    const max = this.options.maxAppsPerConnection;
+    if (state.apps.size < max || state.apps.has(appId)) return false;
+    this.reject(state, 'too_many_apps', `this connection carries ${max} apps, the gateway's --max-apps-per-connection; open another connection for more`, { app_id: appId });
+    return true;
   }
 
   private onRateLimited(state: ConnState): void {

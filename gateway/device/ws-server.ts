@@ -8,6 +8,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServerFrame } from '../protocol/frames.js';
+import { AddressCounts, addressKey } from '../core/address-counts.js';
+import { refuseUpgrade } from '../http/upgrade-refusal.js';
 import type { Connection } from './connection.js';
 import type { DeviceHub } from './hub.js';
 import { TurnSlicer } from './turn-slicer.js';
@@ -16,8 +18,17 @@ export interface DeviceServerOptions {
   maxPayload: number;
   /** Ping period for dead-peer detection; 0 turns it off. A missed pong is a heartbeat_timeout crash. */
   heartbeatMs: number;
-  /** Refuse new sockets beyond this many (503 on upgrade). */
+  /** Refuse new sockets beyond this many (503 too_many_connections on upgrade). */
   maxConnections: number;
+  /** Sockets one remote address may hold (429 too_many_connections_from_address); default: no cap beyond maxConnections. */
+  maxPerAddress?: number;
+  /**
+   * Sockets of one address that no app registered on yet (nor a first
+   * contact): without it one address could hold its whole share with
+   * sockets that say nothing until the registration timeout (429
+   * too_many_unregistered_from_address).
+   */
+  maxUnregisteredPerAddress?: number;
   /** Work per event-loop turn before socket events wait for the next slice (turn-slicer.ts); 0 = no slicing. */
   sliceMs?: number;
 }
@@ -25,11 +36,17 @@ export interface DeviceServerOptions {
 interface Tracked {
   conn: Connection;
   alive: boolean;
+  /** The address key the caps count this socket under. */
+  address: string;
+  /** Set once the hub answered registered or bootstrap_pending on it. */
+  registered: boolean;
 }
 
 export class DeviceServer {
   private readonly wss: WebSocketServer;
   private readonly sockets = new Map<WebSocket, Tracked>();
+  private readonly perAddress = new AddressCounts();
+  private readonly unregistered = new AddressCounts();
   private nextId = 1;
   private heartbeat?: NodeJS.Timeout;
   readonly slicer?: TurnSlicer;
@@ -45,13 +62,34 @@ export class DeviceServer {
 
   /** Called by the HTTP server's upgrade router for GET /ws. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    if (this.sockets.size >= this.opts.maxConnections || this.hub.isStopping) {
-      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      return;
-    }
-    const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
     const remote = req.socket.remoteAddress ?? 'unknown';
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, remote, secure));
+    const address = addressKey(remote);
+    const refusal = this.capRefusal(address);
+    if (refusal) return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message);
+    const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, remote, address, secure));
+  }
+
+  /** The cap a new socket of `address` would break, if any: the global one first. */
+  private capRefusal(address: string): { status: 429 | 503; code: string; message: string } | undefined {
+    const o = this.opts;
+    if (this.hub.isStopping) return { status: 503, code: 'gateway_stopping', message: 'the gateway is restarting; connect again shortly' };
+    if (this.sockets.size >= o.maxConnections) {
+      return { status: 503, code: 'too_many_connections', message: `the gateway holds ${o.maxConnections} device sockets, its --max-connections; try later` };
+    }
+    if (o.maxPerAddress !== undefined && this.perAddress.count(address) >= o.maxPerAddress) {
+      return { status: 429, code: 'too_many_connections_from_address', message: `this address holds ${o.maxPerAddress} device sockets, the gateway's --max-connections-per-address; carry more apps per socket or close one` };
+    }
+    if (o.maxUnregisteredPerAddress !== undefined && this.unregistered.count(address) >= o.maxUnregisteredPerAddress) {
+      return { status: 429, code: 'too_many_unregistered_from_address', message: `this address holds ${o.maxUnregisteredPerAddress} sockets that have not registered, the gateway's --max-unregistered-per-address; register on them first` };
+    }
+    return undefined;
+  }
+
+  /** Sockets one address holds now (all, and those not registered yet). */
+  heldBy(remote: string): { sockets: number; unregistered: number } {
+    const address = addressKey(remote);
+    return { sockets: this.perAddress.count(address), unregistered: this.unregistered.count(address) };
   }
 
   get size(): number {
@@ -64,7 +102,7 @@ export class DeviceServer {
     this.wss.close();
   }
 
-  private accept(ws: WebSocket, socket: Duplex, remote: string, secure: boolean): void {
+  private accept(ws: WebSocket, socket: Duplex, remote: string, address: string, secure: boolean): void {
     let corked = false;
     const uncork = (): void => {
       corked = false;
@@ -84,12 +122,17 @@ export class DeviceServer {
       id: this.nextId++,
       remote,
       secure,
-      send: (frame: ServerFrame) => write(JSON.stringify(frame)),
+      send: (frame: ServerFrame) => {
+        if (!tracked.registered && (frame.type === 'registered' || frame.type === 'bootstrap_pending')) this.registered(tracked);
+        write(JSON.stringify(frame));
+      },
       sendBinary: (data: Uint8Array) => write(data),
       close: (code, reason) => ws.close(code, reason),
     };
-    const tracked: Tracked = { conn, alive: true };
+    const tracked: Tracked = { conn, alive: true, address, registered: false };
     this.sockets.set(ws, tracked);
+    this.perAddress.add(address);
+    this.unregistered.add(address);
     const hub = this.hub;
     const run = this.slicer ? (event: () => void) => this.slicer!.run(event) : (event: () => void) => event();
     run(() => hub.onOpen(conn));
@@ -106,10 +149,18 @@ export class DeviceServer {
     });
     ws.on('close', () => {
       this.sockets.delete(ws);
+      this.perAddress.remove(address);
+      if (!tracked.registered) this.unregistered.remove(address);
       const reason = tracked.alive ? 'closed' : 'heartbeat';
       // After the frames still waiting: a disconnect sent just before the close is handled first.
       run(() => hub.onClose(conn, reason));
     });
+  }
+
+  /** The socket carries an app (or a first contact) now: it no longer counts as unregistered. */
+  private registered(t: Tracked): void {
+    t.registered = true;
+    this.unregistered.remove(t.address);
   }
 
   private sweepHeartbeats(): void {

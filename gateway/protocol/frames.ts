@@ -163,6 +163,7 @@ export type ErrorCode =
   | 'sealed_refused'
   | 'rate_limited'
   | 'storage_unavailable'
+  | 'too_many_apps'
   // bootstrap tier (bootstrap-frames.ts)
   | 'no_claim_intent'
   | 'key_mismatch';

@@ -139,8 +139,25 @@ export interface AuditRow {
   source_ip: string | null;
   user_agent: string | null;
   outcome: string;
+  /**
+   * How many events the row stands for: 1, except for the refusals of
+   * unauthenticated requests, which are counted per source and reason over
+   * an interval (audit/refusal-tally.ts) instead of written one by one.
+   */
+  count: number;
 }
-export type NewAudit = Omit<AuditRow, 'id'>;
+/** `count` defaults to 1. */
+export type NewAudit = Omit<AuditRow, 'id' | 'count'> & { count?: number };
+
+/** Audit retention (audit/audit-retention.ts): what one bounded prune may delete. */
+export interface AuditPrune {
+  /** Rows with a timestamp before this (ISO-8601) go. */
+  olderThan: string;
+  /** Rows beyond the newest `keepRows` ids go. */
+  keepRows: number;
+  /** At most this many rows are deleted by one call. */
+  limit: number;
+}
 
 export interface AppFilter {
   status?: AppStatus;
@@ -173,6 +190,12 @@ export interface StoreWriter extends BootstrapWriter {
   insertControl(c: NewControl): number;
   updateControl(id: number, patch: ControlPatch): void;
   insertAudit(a: NewAudit): void;
+  /**
+   * Audit retention: deletes at most `p.limit` rows, the oldest first, that
+   * are older than `p.olderThan` or beyond the newest `p.keepRows` ids.
+   * Returns how many went; a caller that got `limit` calls again later.
+   */
+  pruneAudit(p: AuditPrune): number;
   /**
    * Snapshot retention: deletes the app's inbound Status rows (its snapshots)
    * with `after < seq <= upTo`; Result, Error and outgoing rows stay. Returns

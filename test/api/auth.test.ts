@@ -10,7 +10,7 @@ import { startGateway } from '../../gateway/app.js';
 import { generateKeyPair, keyPairFromSeed, privateKeyObject, sign } from '../../gateway/crypto/ed25519.js';
 import { bodySha256, requestSigningInput, signRequest } from '../../gateway/auth/request-signing.js';
 import { encodePublicKey, encodeSignature } from '../../gateway/protocol/keys.js';
-import { admin, call, cleanDirs, startTestGateway, testConfig, until } from './support/api-harness.js';
+import { admin, call, cleanDirs, flushRefusals, startTestGateway, testConfig, until } from './support/api-harness.js';
 import { SimLink, simApp } from './support/sim-device.js';
 
 let gw: RunningGateway | undefined;
@@ -67,14 +67,17 @@ describe('refusals', () => {
     expect(gw.store.auditLog()).toEqual([]);
   });
 
-  it('an unsigned request is 401 with a JSON error and an audit row', async () => {
+  it('an unsigned request is 401 with a JSON error, and counted into an audit row when the interval ends', async () => {
     gw = await startTestGateway();
     const res = await call(gw, null, 'GET', '/api/v1/apps', undefined, { 'user-agent': 'curl/8.5' });
     expect(res.status).toBe(401);
     expect(res.body.error.code).toBe('unauthenticated');
     expect(res.body.error.message).toMatch(/X-Trails-Signature/);
+    expect(gw.store.auditLog()).toEqual([]);
+    await flushRefusals(gw);
     const [row] = gw.store.auditLog();
-    expect(row).toMatchObject({ action: 'list_apps', outcome: 'refused:401:unauthenticated', auth_domain: 'none', source_ip: '127.0.0.1', user_agent: 'curl/8.5', target_app_id: null });
+    expect(row).toMatchObject({ action: 'list_apps', outcome: 'refused:401:unauthenticated', auth_domain: 'none', source_ip: '127.0.0.1', user_agent: 'curl/8.5', target_app_id: null, count: 1 });
+    expect(row!.payload_json).toMatchObject({ method: 'GET', path: '/api/v1/apps' });
   });
 
   it('a wrong signature, a tampered body, path or query, and a foreign key are 401', async () => {
@@ -102,9 +105,11 @@ describe('refusals', () => {
     // A valid signature by a key that is neither the admin's nor an app's.
     const stranger = await call(g, { key: other }, 'GET', '/api/v1/apps');
     expect([stranger.status, stranger.body.error.code]).toEqual([401, 'unknown_key']);
-    const outcomes = g.store.auditLog().map((a) => a.outcome).sort();
-    expect(outcomes).toEqual([
-      'refused:401:bad_signature', 'refused:401:bad_signature', 'refused:401:bad_signature', 'refused:401:bad_signature', 'refused:401:unknown_key',
+    await flushRefusals(g);
+    // One counted row per address, action and reason.
+    const counted = g.store.auditLog().map((a) => [a.action, a.outcome, a.count]).sort();
+    expect(counted).toEqual([
+      ['declare_child', 'refused:401:bad_signature', 1], ['list_apps', 'refused:401:bad_signature', 2], ['list_apps', 'refused:401:unknown_key', 1], ['withdraw_child', 'refused:401:bad_signature', 1],
     ]);
     expect(g.store.getApp(root)).toBeUndefined();
   });
@@ -144,6 +149,7 @@ describe('refusals', () => {
     gw = await startGateway(config);
     const afterRestart = await inject(gw, '/api/v1/apps', h);
     expect([afterRestart.statusCode, afterRestart.json().error.code]).toEqual([401, 'replayed_nonce']);
+    await flushRefusals(gw);
     expect(gw.store.auditLog({ limit: 1 })[0]?.outcome).toBe('refused:401:replayed_nonce');
   });
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import { signRequest } from '../../gateway/auth/request-signing.js';
-import { as, admin, call, until, type Signer } from './support/api-harness.js';
+import { as, admin, call, flushRefusals, until, type Signer } from './support/api-harness.js';
 import { SimLink, simApp, type SimApp } from './support/sim-device.js';
 import { gatewayPerTest } from './support/per-test.js';
 import { openWatch, type WatchClient } from './support/watch-client.js';
@@ -172,6 +172,7 @@ describe('watch refusals', () => {
     const other = signRequest({ method: 'GET', path: '/api/v1/watch', key: g.admin.pair });
     const moved = await refused(await openWatch(g, null, `app_id=${root.appId}`, other));
     expect([moved.status, moved.body.error.code]).toEqual([401, 'bad_signature']);
+    await flushRefusals(g);
     const audit = g.store.auditLog().filter((r) => r.action === 'watch').map((r) => r.outcome);
     expect(audit.sort()).toEqual(['refused:401:bad_signature', 'refused:401:replayed_nonce', 'refused:401:unauthenticated']);
   });

@@ -126,11 +126,50 @@ export function dataContract(s: () => GatewayStore): void {
       });
       const all = store.auditLog();
       expect(all.map((a) => a.timestamp)).toEqual([iso(3), iso(2), iso(1)]);
-      expect(all[2]).toEqual({ id: all[2]!.id, ...audit(1, { cascade: true, payload_json: NESTED }) });
+      expect(all[2]).toEqual({ id: all[2]!.id, count: 1, ...audit(1, { cascade: true, payload_json: NESTED }) });
       expect(all[0]!.cascade).toBe(false);
       expect(all[1]).toMatchObject({ target_app_id: null, source_app_id: A, oauth_subject: null, outcome: 'denied' });
       expect(store.auditLog({ target_app_id: B }).map((a) => a.timestamp)).toEqual([iso(3)]);
       expect(store.auditLog({ limit: 2 })).toHaveLength(2);
+    });
+
+    it('a row stands for count events: 1 unless given, never below 1', () => {
+      const store = s();
+      seed(store, (w) => (w.insertAudit(audit(1)), w.insertAudit(audit(2, { count: 2000 }))));
+      expect(store.auditLog().map((a) => a.count)).toEqual([2000, 1]);
+      for (const bad of [0, -3]) expect(() => seed(store, (w) => w.insertAudit(audit(3, { count: bad })))).toThrow(/CHECK constraint failed/);
+      expect(store.auditLog()).toHaveLength(2);
+    });
+
+    it('pruneAudit deletes the oldest rows past the age, then beyond the newest keepRows ids, at most limit a call', () => {
+      const store = s();
+      seed(store, (w) => {
+        for (let i = 1; i <= 10; i++) w.insertAudit(audit(i));
+      });
+      const left = () => store.auditLog().map((a) => a.timestamp).reverse();
+      const prune = (olderThan: string, keepRows: number, limit: number) => store.transaction((w) => w.pruneAudit({ olderThan, keepRows, limit }));
+      expect(prune(iso(4), 1000, 2)).toBe(2);
+      expect(left()).toEqual([3, 4, 5, 6, 7, 8, 9, 10].map(iso));
+      expect(prune(iso(4), 1000, 5)).toBe(1);
+      expect(prune(iso(4), 1000, 5)).toBe(0);
+      // Now by count: the newest 4 ids stay, three a call.
+      expect(prune(iso(0), 4, 3)).toBe(3);
+      expect(prune(iso(0), 4, 3)).toBe(0);
+      expect(left()).toEqual([7, 8, 9, 10].map(iso));
+      expect(prune(iso(0), 4, 0)).toBe(0);
+      // Age and count in one call share the limit, age first.
+      seed(store, (w) => w.insertAudit(audit(11)));
+      expect(prune(iso(8), 2, 10)).toBe(3);
+      expect(left()).toEqual([10, 11].map(iso));
+    });
+
+    it('a pruned id is never handed out again', () => {
+      const store = s();
+      seed(store, (w) => (w.insertAudit(audit(1)), w.insertAudit(audit(2))));
+      const before = Math.max(...store.auditLog().map((a) => a.id));
+      store.transaction((w) => w.pruneAudit({ olderThan: iso(9), keepRows: 0, limit: 10 }));
+      seed(store, (w) => w.insertAudit(audit(3)));
+      expect(store.auditLog()[0]!.id).toBeGreaterThan(before);
     });
   });
 

@@ -235,7 +235,7 @@ describe('migration v8 (messages keyed by app_ref)', () => {
   it('keeps every row, its id and the AUTOINCREMENT high-water mark; the view and the cascade work by app_ref', () => {
     const db = atVersion7();
     const before = db.prepare('SELECT id, app_id, direction, msg_type, seq, payload_json FROM messages ORDER BY id').all();
-    expect(migrate(db)).toEqual([8]);
+    expect(migrate(db)).toEqual(MIGRATIONS.filter((m) => m.version > 7).map((m) => m.version));
     expect(db.prepare('SELECT id, app_id, direction, msg_type, seq, payload_json FROM messages ORDER BY id').all()).toEqual(before);
     const refs = db.prepare('SELECT app_id, app_ref FROM apps ORDER BY app_id').all() as Array<{ app_id: string; app_ref: number }>;
     expect(new Set(refs.map((r) => r.app_ref)).size).toBe(2);
@@ -280,5 +280,18 @@ describe('migration v8 (messages keyed by app_ref)', () => {
     } finally {
       store.close();
     }
+  });
+});
+
+describe('migration audit_count', () => {
+  it('gives every row written before it a count of 1, and refuses a count below 1', () => {
+    const v = MIGRATIONS.find((m) => m.name === 'audit_count')!.version;
+    const db = new BetterSqlite(':memory:');
+    migrate(db, MIGRATIONS.filter((m) => m.version < v));
+    db.prepare(`INSERT INTO audit_log (timestamp, action, auth_domain, outcome) VALUES ('t', 'cancel', 'local', 'ok')`).run();
+    migrate(db);
+    expect(db.prepare('SELECT count FROM audit_log').all()).toEqual([{ count: 1 }]);
+    expect(() => db.prepare(`INSERT INTO audit_log (timestamp, action, auth_domain, outcome, count) VALUES ('t', 'x', 'none', 'ok', 0)`).run()).toThrow(/CHECK/);
+    db.close();
   });
 });

@@ -7,6 +7,7 @@ import type {
   AppPatch,
   AppRow,
   AppStatus,
+  AuditPrune,
   AuditRow,
   ControlPatch,
   ControlRow,
@@ -218,10 +219,27 @@ export class MemoryWriter implements StoreWriter {
       id: s.next.audit, timestamp: a.timestamp, action: a.action, target_app_id: a.target_app_id ?? null,
       cascade: Boolean(a.cascade), payload_json: jsonCopy(a.payload_json), auth_domain: a.auth_domain,
       source_app_id: a.source_app_id ?? null, oauth_subject: a.oauth_subject ?? null, source_ip: a.source_ip ?? null,
-      user_agent: a.user_agent ?? null, outcome: a.outcome,
+      user_agent: a.user_agent ?? null, outcome: a.outcome, count: a.count ?? 1,
     };
     notNull('audit_log', row, ['timestamp', 'action', 'auth_domain', 'outcome']);
+    if (!(Number.isInteger(row.count) && row.count >= 1)) fail('CHECK', 'audit_log.count >= 1');
     s.audit.set(s.next.audit++, row);
+  }
+
+  pruneAudit(p: AuditPrune): number {
+    const s = this.st();
+    if (!(p.limit > 0)) return 0;
+    const rows = [...s.audit.values()];
+    const byAge = rows.filter((a) => a.timestamp < p.olderThan).sort((a, b) => (a.timestamp < b.timestamp ? -1 : a.timestamp > b.timestamp ? 1 : a.id - b.id));
+    const gone = byAge.slice(0, p.limit).map((a) => a.id);
+    // As on SQLite: the rows above max(id) - keepRows, so at most keepRows.
+    const dropped = new Set(gone);
+    const left = rows.filter((a) => !dropped.has(a.id));
+    const maxId = left.reduce((m, a) => Math.max(m, a.id), 0);
+    const beyond = left.filter((a) => a.id <= maxId - p.keepRows).map((a) => a.id).sort((a, b) => a - b);
+    gone.push(...beyond.slice(0, p.limit - gone.length));
+    for (const id of gone) s.audit.delete(id);
+    return gone.length;
   }
 
   pruneSnapshots(appId: string, range: SeqRange): number {

@@ -315,6 +315,17 @@ CREATE VIEW snapshots AS
   WHERE m.direction = 'in' AND m.msg_type = 'Status';
 `;
 
+/**
+ * Audit rows that stand for many events: the refusals of unauthenticated
+ * requests are counted per source address and reason over an interval and
+ * written as one row (audit/refusal-tally.ts). A column, not a second table:
+ * the trail stays one table to read and to prune, and the reference's
+ * queries on audit_log run unchanged (every older row counts 1).
+ */
+const AUDIT_COUNT = `
+ALTER TABLE audit_log ADD COLUMN count INTEGER NOT NULL DEFAULT 1 CHECK (count >= 1);
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', up: INITIAL },
   { version: 2, name: 'request_nonces', up: REQUEST_NONCES },
@@ -325,6 +336,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, name: 'snapshots_view', up: SNAPSHOTS_VIEW },
   { version: 7, name: 'one_message_index', up: ONE_MESSAGE_INDEX },
   { version: 8, name: 'message_app_ref', up: MESSAGE_APP_REF },
+  { version: 9, name: 'audit_count', up: AUDIT_COUNT },
 ];
 
 /**

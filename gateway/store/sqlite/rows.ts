@@ -213,5 +213,6 @@ export function auditFromRow(r: Raw): AuditRow {
     source_ip: r.source_ip as string | null,
     user_agent: r.user_agent as string | null,
     outcome: r.outcome as string,
+    count: r.count as number,
   };
 }

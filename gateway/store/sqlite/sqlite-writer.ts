@@ -7,6 +7,7 @@ import type Database from 'better-sqlite3';
 import type {
   AppPatch,
   AppStatus,
+  AuditPrune,
   ControlPatch,
   NewApp,
   NewAudit,
@@ -136,12 +137,30 @@ export class SqliteWriter implements StoreWriter {
   insertAudit(a: NewAudit): void {
     this.q(
       `INSERT INTO audit_log (timestamp, action, target_app_id, cascade, payload_json, auth_domain,
-         source_app_id, oauth_subject, source_ip, user_agent, outcome)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         source_app_id, oauth_subject, source_ip, user_agent, outcome, count)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       a.timestamp, a.action, a.target_app_id ?? null, a.cascade ? 1 : 0, jsonText(a.payload_json), a.auth_domain,
-      a.source_app_id ?? null, a.oauth_subject ?? null, a.source_ip ?? null, a.user_agent ?? null, a.outcome,
+      a.source_app_id ?? null, a.oauth_subject ?? null, a.source_ip ?? null, a.user_agent ?? null, a.outcome, a.count ?? 1,
     );
+  }
+
+  pruneAudit(p: AuditPrune): number {
+    if (!(p.limit > 0)) return 0;
+    // By age first, through idx_audit_time: only the rows deleted are read.
+    let left = p.limit;
+    left -= this.q(
+      'DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE timestamp < ? ORDER BY timestamp LIMIT ?)',
+    ).run(p.olderThan, left).changes;
+    if (left === 0) return p.limit;
+    // Ids are never reused (AUTOINCREMENT), so the rows with an id above
+    // max(id) - keepRows are at most keepRows: no count(*) over the table.
+    const maxId = (this.q('SELECT MAX(id) FROM audit_log').pluck().get() as number | null) ?? 0;
+    const cutoff = maxId - p.keepRows;
+    if (cutoff > 0) {
+      left -= this.q('DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE id <= ? ORDER BY id LIMIT ?)').run(cutoff, left).changes;
+    }
+    return p.limit - left;
   }
 
   pruneSnapshots(appId: string, range: SeqRange): number {

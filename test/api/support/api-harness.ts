@@ -67,3 +67,13 @@ export async function call<T = any>(gw: RunningGateway, signer: Signer | null, m
 }
 
 export { until } from '../../support/until.js';
+
+/**
+ * Ends the refusal tally's interval now and waits until its rows are
+ * committed: refusals of unauthenticated requests are counted, not written
+ * one by one (gateway/audit/refusal-tally.ts).
+ */
+export async function flushRefusals(gw: RunningGateway): Promise<void> {
+  gw.refusals.flush();
+  await new Promise<void>((resolve) => gw.hub.deps.committer.enqueue(() => {}, () => resolve()));
+}
