@@ -7,6 +7,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { SecLevel } from './protocol/frames.js';
 import { SEC_LEVELS } from './protocol/frames.js';
+import { REGISTRATION_MODES, type RegistrationMode } from './device/join-gate.js';
 
 export interface GatewayConfig {
   dataDir: string;
@@ -34,6 +35,12 @@ export interface GatewayConfig {
   /** Worker threads that verify signed messages; 0 verifies on the main thread. */
   verifyWorkers: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** Registration gate (docs/PROTOCOL.md "Registration gate"): gated needs a join token for undeclared apps. */
+  registration: RegistrationMode;
+  /** First-contact budgets: awaiting rows at once, first contacts a minute from all addresses, and how long expired rows are kept. */
+  bootstrapMaxAwaiting: number;
+  bootstrapGlobalPerMinute: number;
+  bootstrapRetentionMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -66,6 +73,10 @@ const SETTINGS: Setting[] = [
   { env: 'TRAILS_BOOTSTRAP_RATE', flag: '--bootstrap-rate', help: 'bootstrap registrations a minute per remote address (default 10)', apply: (c, v) => void (c.bootstrapPerMinute = int(v, '--bootstrap-rate', 1, 1_000_000)) },
   { env: 'TRAILS_BOOTSTRAP_BURST', flag: '--bootstrap-burst', help: 'burst of bootstrap registrations per address (default 20)', apply: (c, v) => void (c.bootstrapBurst = int(v, '--bootstrap-burst', 1, 1_000_000)) },
   { env: 'TRAILS_LOG_LEVEL', flag: '--log-level', help: 'silent, error, warn, info or debug (default info)', apply: applyLogLevel },
+  { env: 'TRAILS_REGISTRATION', flag: '--registration', help: 'gated: a new app needs a join token unless declared or claimed; open: anyone registers (default gated)', apply: applyRegistration },
+  { env: 'TRAILS_BOOTSTRAP_MAX_AWAITING', flag: '--bootstrap-max-awaiting', help: 'devices awaiting claim held at once, all addresses (default 1000)', apply: (c, v) => void (c.bootstrapMaxAwaiting = int(v, '--bootstrap-max-awaiting', 1, 1_000_000)) },
+  { env: 'TRAILS_BOOTSTRAP_GLOBAL_RATE', flag: '--bootstrap-global-rate', help: 'bootstrap registrations a minute from all addresses together (default 120)', apply: (c, v) => void (c.bootstrapGlobalPerMinute = int(v, '--bootstrap-global-rate', 1, 1_000_000)) },
+  { env: 'TRAILS_BOOTSTRAP_RETENTION', flag: '--bootstrap-retention', help: 'seconds an expired first contact is kept before it is deleted (default 86400)', apply: (c, v) => void (c.bootstrapRetentionMs = 1000 * int(v, '--bootstrap-retention', 0, 365 * 86_400)) },
 ];
 
 export function defaultConfig(): GatewayConfig {
@@ -91,6 +102,10 @@ export function defaultConfig(): GatewayConfig {
     // One per core: signed ingest is verify-bound and the event loop's share is small (bench/README.md).
     verifyWorkers: Math.max(1, availableParallelism()),
     logLevel: 'info',
+    registration: 'gated',
+    bootstrapMaxAwaiting: 1000,
+    bootstrapGlobalPerMinute: 120,
+    bootstrapRetentionMs: 86_400_000,
   };
 }
 
@@ -128,6 +143,11 @@ function applyListen(c: GatewayConfig, v: string): void {
 function applySecLevel(c: GatewayConfig, v: string): void {
   if (!SEC_LEVELS.includes(v as SecLevel)) throw new ConfigError(`--min-sec-level must be one of ${SEC_LEVELS.join(', ')}, not "${v}"`);
   c.minSecLevel = v as SecLevel;
+}
+
+function applyRegistration(c: GatewayConfig, v: string): void {
+  if (!REGISTRATION_MODES.includes(v as RegistrationMode)) throw new ConfigError(`--registration must be one of ${REGISTRATION_MODES.join(', ')}, not "${v}"`);
+  c.registration = v as RegistrationMode;
 }
 
 function applyLogLevel(c: GatewayConfig, v: string): void {

@@ -40,6 +40,10 @@ export interface BootstrapStats {
   expired: number;
   provisionsSent: number;
   provisionsAcked: number;
+  /** register / re_register refused by the registration gate (join_required). */
+  joinRefused: number;
+  /** bootstrap_register refused because the awaiting table is full (bootstrap_full). */
+  full: number;
 }
 
 export type { ClaimOutcome, ClaimRequest };
@@ -47,7 +51,7 @@ export type { ClaimOutcome, ClaimRequest };
 type Refusal = { code: 'key_mismatch'; message: string };
 
 export class BootstrapService {
-  readonly stats: BootstrapStats = { accepted: 0, refused: 0, dropped: 0, notRegistered: 0, keyMismatch: 0, expired: 0, provisionsSent: 0, provisionsAcked: 0 };
+  readonly stats: BootstrapStats = { accepted: 0, refused: 0, dropped: 0, notRegistered: 0, keyMismatch: 0, expired: 0, provisionsSent: 0, provisionsAcked: 0, joinRefused: 0, full: 0 };
   private readonly limiter: AddressLimiter;
   /** Sockets that already got their one rate_limited error. */
   private readonly warned = new WeakSet<ConnState>();

@@ -10,6 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { ServerFrame } from '../protocol/frames.js';
 import type { Connection } from './connection.js';
 import type { DeviceHub } from './hub.js';
+import { joinFromUrl } from './join-gate.js';
 import { TurnSlicer } from './turn-slicer.js';
 
 export interface DeviceServerOptions {
@@ -51,7 +52,8 @@ export class DeviceServer {
     }
     const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
     const remote = req.socket.remoteAddress ?? 'unknown';
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, remote, secure));
+    const joinToken = joinFromUrl(req.url);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, remote, secure, joinToken));
   }
 
   get size(): number {
@@ -64,7 +66,7 @@ export class DeviceServer {
     this.wss.close();
   }
 
-  private accept(ws: WebSocket, socket: Duplex, remote: string, secure: boolean): void {
+  private accept(ws: WebSocket, socket: Duplex, remote: string, secure: boolean, joinToken?: string): void {
     let corked = false;
     const uncork = (): void => {
       corked = false;
@@ -84,6 +86,7 @@ export class DeviceServer {
       id: this.nextId++,
       remote,
       secure,
+      ...(joinToken !== undefined ? { joinToken } : {}),
       send: (frame: ServerFrame) => write(JSON.stringify(frame)),
       sendBinary: (data: Uint8Array) => write(data),
       close: (code, reason) => ws.close(code, reason),
