@@ -139,6 +139,43 @@ describe('registration gate (gated)', () => {
     expect(c.last()).toMatchObject({ type: 'registered', app_id: d.appId });
   });
 
+  it('bad input: a join that is not a string or too long is bad_frame; a token over another app\'s URL token wins from the frame', () => {
+    const h = gated();
+    const d = new Device();
+    for (const join of [5, { t: 1 }, 'x'.repeat(65)]) {
+      const c = h.connect();
+      c.frame(d.register({ join }));
+      h.commit();
+      expect(c.last()).toMatchObject({ type: 'error', code: 'bad_frame' });
+    }
+    // The socket was opened with some other app's token; the frame names this app's own.
+    const c = h.connectJoin(joinToken(secret, crypto.randomUUID(), null));
+    c.frame(d.register({ join: joinToken(secret, d.appId, null) }));
+    h.commit();
+    expect(c.last()).toMatchObject({ type: 'registered', app_id: d.appId });
+    expect(h.store.getApp(d.appId)?.status).toBe('connected');
+  });
+
+  it('a declared app with an uppercase parent_id in the frame is the same parent; a declared root-less id under a parent is refused', () => {
+    const h = gated();
+    const root = new Device();
+    h.connectJoin(joinToken(secret, root.appId, null)).frame(root.register());
+    h.commit();
+    const childId = crypto.randomUUID();
+    declare(h, childId, root.appId);
+    const asRoot = new Device(childId, 'open', null);
+    const c1 = h.connect();
+    c1.frame(asRoot.register());
+    h.commit();
+    expect(c1.last()).toMatchObject({ code: 'parent_mismatch' });
+    const upper = new Device(childId, 'open', root.appId.toUpperCase());
+    const c2 = h.connect();
+    c2.frame(upper.register());
+    h.commit();
+    expect(c2.last()).toMatchObject({ type: 'registered' });
+    expect(h.store.getApp(childId)?.parent_id).toBe(root.appId);
+  });
+
   it('open mode keeps the old behaviour', () => {
     const h = makeHarness({ registration: 'open', householdKey: secret });
     const d = new Device();
