@@ -5,12 +5,15 @@
  * socket of its own and waits there, "awaiting claim", until the parent
  * claims it (POST /api/v1/claim) and the gateway hands it a provision.
  *
- * The gates, in order: a per-address token bucket (a flood from one address
- * is dropped and counted, others are untouched), proof of possession of the
- * device key, the timestamp window, the TOFU pin (a MAC is bound to the
- * first key it came with: another key is refused, audited and alerted), and
- * an active claim intent for the parent key. Nothing is stored before all
- * of them pass.
+ * The gates, in order: a per-address and a global token bucket (a flood is
+ * dropped and counted), proof of possession of the device key, the timestamp
+ * window, the pin, an active claim intent for the parent key, and the cap on
+ * devices awaiting claim. Nothing is stored before all of them pass.
+ *
+ * The pin is made at the claim, for the claiming parent key only: a first
+ * contact binds nothing, so a stranger cannot lock a MAC away from its owner;
+ * once claimed, (MAC, parent key) is bound to the claimed key, and another key
+ * is refused, audited and alerted. Expired rows are deleted after a retention.
  */
 import type { KeyObject } from 'node:crypto';
 import { AddressLimiter } from '../core/address-limiter.js';
@@ -250,7 +253,7 @@ export class BootstrapService {
       type: 'alert', kind: 'key_mismatch', app_id: m.appId ?? '', parent_id: row?.parent_id ?? null, namespace: row?.namespace ?? null, at,
       mac: m.mac, presented_key: m.presented, pinned_key: m.pinned, remote,
     });
-    return { code: 'key_mismatch', message: `MAC ${m.mac} is pinned to another key (trust on first use); the owner must release the pin before a new key is accepted` };
+    return { code: 'key_mismatch', message: `MAC ${m.mac} is pinned to another key under this parent key (made at its claim); only a rotate_keys of the claimed device moves it` };
   }
 
   private closeWith(state: ConnState, r: Refusal, code: number): void {

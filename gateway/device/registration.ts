@@ -35,7 +35,7 @@ export class RegistrationHandler {
     const keyOrRefusal = this.checkRegisterAuth(state, f, raw, tier, existing?.last_auth_ts ?? 0);
     if ('code' in keyOrRefusal) return this.refuse(state, f.app_id, keyOrRefusal);
     const rotated = existing !== undefined && existing.status !== 'scheduled' && this.keyCheck(existing, f.child_pub_key) === 'rotated';
-    // An app made by a claim takes only the key its device was pinned to at first contact (TOFU; bootstrap.ts),
+    // An app made by a claim takes only the key its device was pinned to at the claim (bootstrap.ts),
     // or the new key a rotate_keys announced.
     const pinned = existing && !rotated ? this.hub.bootstrap.checkPinnedKey(state, f.app_id, f.child_pub_key) : undefined;
     if (pinned) return this.refuse(state, f.app_id, pinned);
