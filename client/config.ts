@@ -150,6 +150,26 @@ export function toWsUrl(serverEp: string): string {
   return url.toString();
 }
 
+/**
+ * serverEp with a join token (docs/PROTOCOL.md "Registration gate"): the
+ * device path /ws spelled out and ?join=TOKEN, so that a client that only
+ * reads serverEp (and appends /ws only when "/ws" is not in it) carries the
+ * token on its upgrade unchanged.
+ */
+export function withJoinToken(serverEp: string, token: string): string {
+  const url = new URL(toWsUrl(serverEp));
+  url.searchParams.set('join', token);
+  return url.toString();
+}
+
+/** serverEp without a join token: a token belongs to one app and is never inherited. */
+export function withoutJoinToken(serverEp: string): string {
+  const url = new URL(serverEp);
+  if (!url.searchParams.has('join')) return serverEp;
+  url.searchParams.delete('join');
+  return url.toString();
+}
+
 export interface ChildOptions {
   appId?: string;
   startDeadline?: number | null;
@@ -165,7 +185,7 @@ export function childConfig(parent: TrailsConfig, name: string, opts: ChildOptio
     appId: opts.appId ?? randomUUID(),
     parentId: parent.appId,
     appName: name,
-    serverEp: parent.serverEp,
+    serverEp: withoutJoinToken(parent.serverEp),
     serverPubKey: parent.serverPubKey ?? null,
     secLevel: parent.secLevel,
     scheduledAt: opts.now ?? Date.now(),

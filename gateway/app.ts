@@ -10,6 +10,7 @@ import { pino, type Logger } from 'pino';
 import type { GatewayConfig } from './config.js';
 import { EventBus } from './events.js';
 import { loadServerIdentity } from './keys/server-key-ring.js';
+import { loadOrCreateHouseholdKey } from './keys/household-key.js';
 import { systemClock, type Clock } from './ports/clock.js';
 import { DeviceHub } from './device/hub.js';
 import { GroupCommitter } from './device/group-commit.js';
@@ -71,6 +72,9 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   if (created) log.info({ serverPubKey: identity.publicKeyText }, 'created the gateway key');
   const admin = loadOrCreateAdminKey(config.dataDir);
   if (admin.created) log.info({ adminPubKey: admin.publicKeyText }, 'created the local admin key (admin.key)');
+  // The registration gate's secret (device/join-gate.ts); kept in open mode too, so switching to gated needs no new tokens.
+  const household = loadOrCreateHouseholdKey(config.dataDir);
+  if (household.created) log.info('created the household key (household.key): join tokens derive from it');
 
   const onStorageFatal =
     overrides.onStorageFatal ??
@@ -109,6 +113,11 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       bootstrapPerMinute: config.bootstrapPerMinute,
       bootstrapBurst: config.bootstrapBurst,
       maxAppsPerConnection: config.maxAppsPerConnection,
+      bootstrapMaxAwaiting: config.bootstrapMaxAwaiting,
+      bootstrapGlobalPerMinute: config.bootstrapGlobalPerMinute,
+      bootstrapRetentionMs: config.bootstrapRetentionMs,
+      registration: config.registration,
+      householdKey: household.secret,
     },
   });
   let ready = false;

@@ -7,6 +7,7 @@ import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { SecLevel } from './protocol/frames.js';
 import { SEC_LEVELS } from './protocol/frames.js';
+import { REGISTRATION_MODES, type RegistrationMode } from './device/join-gate.js';
 
 export interface GatewayConfig {
   dataDir: string;
@@ -45,6 +46,12 @@ export interface GatewayConfig {
   refusalMaxEntries: number;
   auditRetentionMs: number;
   auditMaxRows: number;
+  /** Registration gate (docs/PROTOCOL.md "Registration gate"): gated needs a join token for undeclared apps. */
+  registration: RegistrationMode;
+  /** First-contact budgets: awaiting rows at once, first contacts a minute from all addresses, and how long expired rows are kept. */
+  bootstrapMaxAwaiting: number;
+  bootstrapGlobalPerMinute: number;
+  bootstrapRetentionMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -86,6 +93,10 @@ const SETTINGS: Setting[] = [
   { env: 'TRAILS_REFUSAL_MAX_ENTRIES', flag: '--refusal-max-entries', help: 'distinct address/action/reason counters per interval; the rest share one per reason (default 1000)', apply: (c, v) => void (c.refusalMaxEntries = int(v, '--refusal-max-entries', 1, 1_000_000)) },
   { env: 'TRAILS_AUDIT_RETENTION_DAYS', flag: '--audit-retention-days', help: 'days audit rows are kept (default 90)', apply: (c, v) => void (c.auditRetentionMs = 86_400_000 * int(v, '--audit-retention-days', 1, 36_500)) },
   { env: 'TRAILS_AUDIT_MAX_ROWS', flag: '--audit-max-rows', help: 'audit rows kept at most, the newest (default 100000)', apply: (c, v) => void (c.auditMaxRows = int(v, '--audit-max-rows', 100, 100_000_000)) },
+  { env: 'TRAILS_REGISTRATION', flag: '--registration', help: 'gated: a new app needs a join token unless declared or claimed; open: anyone registers (default gated)', apply: applyRegistration },
+  { env: 'TRAILS_BOOTSTRAP_MAX_AWAITING', flag: '--bootstrap-max-awaiting', help: 'devices awaiting claim held at once, all addresses (default 1000)', apply: (c, v) => void (c.bootstrapMaxAwaiting = int(v, '--bootstrap-max-awaiting', 1, 1_000_000)) },
+  { env: 'TRAILS_BOOTSTRAP_GLOBAL_RATE', flag: '--bootstrap-global-rate', help: 'bootstrap registrations a minute from all addresses together (default 120)', apply: (c, v) => void (c.bootstrapGlobalPerMinute = int(v, '--bootstrap-global-rate', 1, 1_000_000)) },
+  { env: 'TRAILS_BOOTSTRAP_RETENTION', flag: '--bootstrap-retention', help: 'seconds an expired first contact is kept before it is deleted (default 86400)', apply: (c, v) => void (c.bootstrapRetentionMs = 1000 * int(v, '--bootstrap-retention', 0, 365 * 86_400)) },
 ];
 
 export function defaultConfig(): GatewayConfig {
@@ -120,6 +131,10 @@ export function defaultConfig(): GatewayConfig {
     refusalMaxEntries: 1000,
     auditRetentionMs: 90 * 86_400_000,
     auditMaxRows: 100_000,
+    registration: 'gated',
+    bootstrapMaxAwaiting: 1000,
+    bootstrapGlobalPerMinute: 120,
+    bootstrapRetentionMs: 86_400_000,
   };
 }
 
@@ -157,6 +172,11 @@ function applyListen(c: GatewayConfig, v: string): void {
 function applySecLevel(c: GatewayConfig, v: string): void {
   if (!SEC_LEVELS.includes(v as SecLevel)) throw new ConfigError(`--min-sec-level must be one of ${SEC_LEVELS.join(', ')}, not "${v}"`);
   c.minSecLevel = v as SecLevel;
+}
+
+function applyRegistration(c: GatewayConfig, v: string): void {
+  if (!REGISTRATION_MODES.includes(v as RegistrationMode)) throw new ConfigError(`--registration must be one of ${REGISTRATION_MODES.join(', ')}, not "${v}"`);
+  c.registration = v as RegistrationMode;
 }
 
 function applyLogLevel(c: GatewayConfig, v: string): void {

@@ -55,7 +55,7 @@ function child(file: string): { proc: ChildProcess; ask: (msg: object) => Promis
 async function gateway(): Promise<RunningGateway> {
   const dataDir = mkdtempSync(join(tmpdir(), 'trails-bench-api-'));
   // Per-connection limits are for misbehaving devices; here a few sockets carry 1,000 apps.
-  return startGateway({ ...defaultConfig(), dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', heartbeatMs: 0, rate: 1_000_000, burst: 1_000_000, ...LIFTED_CAPS });
+  return startGateway({ ...defaultConfig(), dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', heartbeatMs: 0, registration: 'open', rate: 1_000_000, burst: 1_000_000, ...LIFTED_CAPS });
 }
 
 function tree(shape: number[]): AppSpec[] {

@@ -81,7 +81,7 @@ export class GatewayProcess {
 
   static async start(o: GatewayProcOptions): Promise<GatewayProcess> {
     const main = o.entry === 'src' ? ['--import', 'tsx', 'gateway/main.ts'] : ['dist/gateway/main.js'];
-    const args = [...(o.nodeArgs ?? []), ...main, '--listen', `127.0.0.1:${o.port}`, '--data-dir', o.dataDir, '--log-level', 'warn', ...(o.args ?? [])];
+    const args = [...(o.nodeArgs ?? []), ...main, '--listen', `127.0.0.1:${o.port}`, '--data-dir', o.dataDir, '--log-level', 'warn', '--registration', 'open', ...(o.args ?? [])];
     const t0 = performance.now();
     const child = track(spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
     const gw = new GatewayProcess(child, o.port);

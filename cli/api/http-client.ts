@@ -10,7 +10,7 @@ import type { CrashRow, MessageRow, SnapshotRow } from '../../gateway/store/type
 import { signRequest } from '../../gateway/auth/request-signing.js';
 import { ApiFailure, CliError, describeCause } from '../errors.js';
 import type { Signer } from '../settings.js';
-import type { ApiClient, App, CancelReport, ControlAnswer, DeclareChild, Health, WatchConnection, WatchFilter, WatchMessage } from './types.js';
+import type { ApiClient, App, CancelReport, ControlAnswer, DeclareChild, DeclaredChild, Health, JoinGrant, WatchConnection, WatchFilter, WatchMessage } from './types.js';
 
 const PREFIX = '/api/v1';
 
@@ -81,8 +81,12 @@ export class HttpApiClient implements ApiClient {
     return (await this.send<CancelReport>('POST', `${PREFIX}/apps/${id(appId)}/cancel${qs(q)}`, body, { timeoutMs: wait })).body;
   }
 
-  async declareChild(body: DeclareChild): Promise<App> {
-    return (await this.send<App>('POST', `${PREFIX}/children`, body, { ok: [201, 200] })).body;
+  async declareChild(body: DeclareChild): Promise<DeclaredChild> {
+    return (await this.send<DeclaredChild>('POST', `${PREFIX}/children`, body, { ok: [201, 200] })).body;
+  }
+
+  async joinToken(body: { appId: string; parentId: string | null }): Promise<JoinGrant> {
+    return (await this.send<JoinGrant>('POST', `${PREFIX}/join-tokens`, body, { ok: [201, 200] })).body;
   }
 
   watch(filter: WatchFilter, onMessage: (m: WatchMessage) => void): Promise<WatchConnection> {

@@ -45,6 +45,16 @@ export interface DeclareChild {
   tags?: Record<string, JsonValue>;
 }
 
+/** POST /api/v1/children answers the row and the child's join grant (docs/API.md "Join tokens"). */
+export type DeclaredChild = App & { join_token: string | null; server_ep: string | null };
+
+export interface JoinGrant {
+  app_id: string;
+  parent_id: string | null;
+  join_token: string;
+  server_ep: string;
+}
+
 export interface Health {
   status: string;
   server_pub_key?: string;
@@ -98,7 +108,9 @@ export interface ApiClient {
   crashes(appId: string, limit?: number): Promise<CrashRow[]>;
   control(appId: string, body: { action: string; payload?: JsonValue; timeoutMs?: number }): Promise<ControlAnswer>;
   cancel(appId: string, opts: { cascade: boolean; graceSeconds?: number; reason?: string }): Promise<CancelReport>;
-  declareChild(body: DeclareChild): Promise<App>;
+  declareChild(body: DeclareChild): Promise<DeclaredChild>;
+  /** The join token a new app needs on a gated gateway (POST /api/v1/join-tokens). */
+  joinToken(body: { appId: string; parentId: string | null }): Promise<JoinGrant>;
   /** Opens the watch; resolves once it is open, rejects with the gateway's refusal. */
   watch(filter: WatchFilter, onMessage: (m: WatchMessage) => void): Promise<WatchConnection>;
 }

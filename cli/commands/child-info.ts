@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { str } from '../args.js';
-import { childConfig, encodeTrailsInfo } from '../../client/config.js';
+import { childConfig, encodeTrailsInfo, withJoinToken } from '../../client/config.js';
 import type { JsonValue } from '../../gateway/protocol/frames.js';
 import { parseJsonArg, usageError } from '../errors.js';
 import { maxPositionals, target, usageOf, type Command } from './common.js';
@@ -38,7 +38,7 @@ export const childInfo: Command = {
     const base = info && info.appId === parentId ? info : await gatewayConfig(ctx, parentId, null, 'parent', info?.secLevel ?? 'signed');
     const appId = randomUUID();
     const config = childConfig(base, name, { appId, startDeadline, now: ctx.now(), ...(tags ? { tags: tags as Record<string, JsonValue> } : {}) });
-    await ctx.api.declareChild({
+    const declared = await ctx.api.declareChild({
       parentId,
       appId,
       appName: name,
@@ -46,6 +46,8 @@ export const childInfo: Command = {
       secLevel: config.secLevel,
       ...(tags ? { tags: tags as Record<string, JsonValue> } : {}),
     });
+    // The child's own join token rides in its serverEp (registration gate): readers of serverEp alone carry it unchanged.
+    if (declared.join_token) config.serverEp = withJoinToken(config.serverEp, declared.join_token);
     const trailsInfo = encodeTrailsInfo(config);
     if (ctx.settings.json) ctx.out.json({ appId, parentId, appName: name, startDeadline, trailsInfo });
     else if (exportVar) ctx.out.out(`export ${exportVar}=${shellQuote(trailsInfo)} ${exportVar}_APP_ID=${shellQuote(appId)}`);

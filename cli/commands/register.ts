@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { encodeTrailsInfo, validateConfig, type TrailsConfig } from '../../client/config.js';
+import { encodeTrailsInfo, validateConfig, withJoinToken, type TrailsConfig } from '../../client/config.js';
 import { currentProcessInfo } from '../../client/process-info.js';
 import { generateKeyPair } from '../../gateway/crypto/ed25519.js';
 import { SEC_LEVELS, type ProcessInfo, type SecLevel } from '../../gateway/protocol/frames.js';
@@ -37,7 +37,7 @@ export const register: Command = {
     const tier = str(p, 'sec-level');
     if (tier !== undefined && !SEC_LEVELS.includes(tier as SecLevel)) throw usageError(`--sec-level must be one of ${SEC_LEVELS.join(', ')}, not "${tier}"`, usage);
 
-    const config = await configFor(ctx, name, parent, tier as SecLevel | undefined);
+    const config = await joined(ctx, await configFor(ctx, name, parent, tier as SecLevel | undefined));
     const keyPair = generateKeyPair();
     const seed = Buffer.from(keyPair.secretKey).toString('base64');
     const dir = ensureRuntimeDir(runtimeDir(ctx.settings.env));
@@ -73,6 +73,24 @@ async function configFor(ctx: CommandContext, name: string | undefined, parent: 
     return validateConfig({ ...info, appName: name ?? info.appName, serverPubKey: key });
   }
   return gatewayConfig(ctx, randomUUID(), parent ?? current ?? null, name ?? 'shell', tier ?? 'signed');
+}
+
+/**
+ * A new app needs its join token on a gated gateway (docs/PROTOCOL.md
+ * "Registration gate"): asked for with this shell's key (the admin key, or
+ * the app key when this shell is an app and the new one goes under it). A
+ * TRAILS_INFO from `trails child-info` already carries one.
+ */
+async function joined(ctx: CommandContext, config: TrailsConfig): Promise<TrailsConfig> {
+  if (new URL(config.serverEp).searchParams.has('join')) return config;
+  try {
+    const grant = await ctx.api.joinToken({ appId: config.appId, parentId: config.parentId ?? null });
+    return { ...config, serverEp: withJoinToken(config.serverEp, grant.join_token) };
+  } catch (e) {
+    // A declared child needs none to register; otherwise the gateway's join_required says what is missing.
+    if (ctx.settings.info?.appId === config.appId) return config;
+    throw e;
+  }
 }
 
 /** TRAILS_OWNER_PID (a number, or "none"), else the process that ran the CLI. */

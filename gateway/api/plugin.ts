@@ -18,6 +18,7 @@ import { readRoutes } from './routes-read.js';
 import { writeRoutes } from './routes-write.js';
 import { claimRoutes } from './routes-claim.js';
 import { lifecycleRoutes } from './routes-lifecycle.js';
+import { joinRoutes } from './routes-join.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -43,7 +44,7 @@ interface RouteConfig {
 }
 
 export const API_PREFIX = '/api/v1';
-export const API_ROUTES: readonly RouteDef[] = [...readRoutes, ...writeRoutes, ...claimRoutes, ...lifecycleRoutes];
+export const API_ROUTES: readonly RouteDef[] = [...readRoutes, ...writeRoutes, ...claimRoutes, ...lifecycleRoutes, ...joinRoutes];
 
 /** Registers the API on `app`; resolves once its routes exist. */
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiContext> {

@@ -14,6 +14,7 @@ import type { ApiContext, RouteDef } from './context.js';
 import { caller, lower } from './context.js';
 import { ApiError, badRequest, conflict } from './errors.js';
 import { checkEndpoint, checkKey } from './lifecycle-checks.js';
+import { CloseCode } from '../protocol/frames.js';
 import * as S from './schemas.js';
 import * as L from './schemas-lifecycle.js';
 
@@ -64,25 +65,66 @@ async function listDevices(ctx: ApiContext, req: FastifyRequest): Promise<object
   return { devices };
 }
 
-/** Forgets a device that is not claimed, and with it its TOFU pin: the next first contact pins afresh. */
+/**
+ * Forgets what a claim intent caught and nobody claimed (docs/API.md
+ * "Bootstrap and claims"): the signing parent key releases the unclaimed
+ * rows of a MAC that named it, the admin any unclaimed row; ?childPubKey=
+ * narrows it to one. Claimed rows are the pins and stay with their app.
+ */
 async function releasePin(ctx: ApiContext, req: FastifyRequest): Promise<object> {
   const mac = (req.params as { mac: string }).mac.toUpperCase();
+  const only = (req.query as { childPubKey?: string }).childPubKey;
   const p = req.principal!;
-  const device = ctx.store.bootstrapDeviceByMac(mac);
-  const audit = (outcome: string) => ctx.audit(caller(req), { action: 'release_pin', target: device?.claimed_app_id ?? null, outcome, payload: { mac } });
-  if (!device) {
+  const all = ctx.store.bootstrapDevicesByMac(mac).filter((d) => only === undefined || d.child_pub_key === only);
+  const mine = p.kind === 'app' ? all.filter((d) => d.parent_pub_key === p.key) : all;
+  const audit = (outcome: string, rows: BootstrapDeviceRow[] = []) =>
+    ctx.audit(caller(req), { action: 'release_pin', target: rows[0]?.claimed_app_id ?? null, outcome, payload: { mac, child_pub_keys: rows.map((d) => d.child_pub_key) } });
+  if (all.length === 0) {
     await audit('not_found');
-    throw new ApiError(404, 'not_found', `no device with MAC ${mac} made first contact here`);
+    throw new ApiError(404, 'not_found', `no device with MAC ${mac}${only ? ` and key ${only}` : ''} made first contact here`);
   }
-  if (p.kind === 'app' && p.key !== device.parent_pub_key) await ctx.refuse(req, 'release_pin', null, 'only the parent key the device was made with, or the admin, may release its pin');
-  if (device.status === 'claimed') {
-    await audit('conflict');
-    throw conflict(`device ${mac} is claimed as app ${device.claimed_app_id}; its key stays pinned to that app`);
+  if (mine.length === 0) await ctx.refuse(req, 'release_pin', null, 'only the parent key a device named at first contact, or the admin, may release it');
+  const free = mine.filter((d) => d.status !== 'claimed');
+  if (free.length === 0) {
+    await audit('conflict', mine);
+    throw conflict(`device ${mac} is claimed as app ${mine[0]!.claimed_app_id}; its key stays pinned to that app`);
   }
-  const err = await commit(ctx, (w) => void w.deleteBootstrapDevice(device.child_pub_key));
+  const err = await commit(ctx, (w) => free.forEach((d) => w.deleteBootstrapDevice(d.child_pub_key)));
   if (err) throw err;
-  await audit('released');
-  return { devices: [device] };
+  for (const d of free) ctx.hub.bootstrap.linkOf(d.child_pub_key)?.conn.close(CloseCode.bootstrapExpired, 'released');
+  await audit('released', free);
+  return { devices: free };
+}
+
+/** The row a claim names: by key, or by MAC among the rows that named the signer's key (ambiguous MACs are 409). */
+async function claimedDevice(ctx: ApiContext, req: FastifyRequest, p: AppPrincipal, b: ClaimBody, audit: (o: string) => Promise<void>): Promise<BootstrapDeviceRow> {
+  if ((b.childMac === undefined) === (b.childPubKey === undefined)) throw badRequest('name the device by exactly one of body/childMac or body/childPubKey');
+  const appId = lower(b.appId);
+  if (b.childPubKey !== undefined) {
+    const device = ctx.store.getBootstrapDevice(b.childPubKey);
+    if (!device) {
+      await audit('not_found');
+      throw new ApiError(404, 'not_found', 'no such device has made first contact with this gateway');
+    }
+    if (device.parent_pub_key !== p.key) await ctx.refuse(req, 'claim', appId, `device ${device.mac} accepts claims only from the key it was made with (its parent_pub_key)`);
+    return device;
+  }
+  const mac = b.childMac!.toUpperCase();
+  const all = ctx.store.bootstrapDevicesByMac(mac);
+  if (all.length === 0) {
+    await audit('not_found');
+    throw new ApiError(404, 'not_found', 'no such device has made first contact with this gateway');
+  }
+  const mine = all.filter((d) => d.parent_pub_key === p.key);
+  if (mine.length === 0) await ctx.refuse(req, 'claim', appId, `device ${mac} accepts claims only from the key it was made with (its parent_pub_key)`);
+  const pinned = mine.find((d) => d.status === 'claimed');
+  if (pinned) return pinned;
+  const awaiting = mine.filter((d) => d.status === 'awaiting');
+  if (awaiting.length > 1) {
+    await audit('ambiguous');
+    throw conflict(`${awaiting.length} keys presented MAC ${mac} with your parent key (${awaiting.map((d) => d.child_pub_key).join(', ')}): claim by body/childPubKey, and release the others`);
+  }
+  return awaiting[0] ?? mine[mine.length - 1]!;
 }
 
 async function claim(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply): Promise<object> {
@@ -92,15 +134,7 @@ async function claim(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply):
   const parentId = lower(b.parentId);
   const audit = (outcome: string, extra: object = {}) =>
     ctx.audit(caller(req), { action: 'claim', target: appId, outcome, payload: { parent_id: parentId, child_mac: b.childMac ?? null, child_pub_key: b.childPubKey ?? null, ...extra } });
-  if ((b.childMac === undefined) === (b.childPubKey === undefined)) throw badRequest('name the device by exactly one of body/childMac or body/childPubKey');
-  const device = b.childMac !== undefined ? ctx.store.bootstrapDeviceByMac(b.childMac.toUpperCase()) : ctx.store.getBootstrapDevice(b.childPubKey!);
-  if (!device) {
-    await audit('not_found');
-    throw new ApiError(404, 'not_found', 'no such device has made first contact with this gateway');
-  }
-  if (device.parent_pub_key !== p.key) {
-    await ctx.refuse(req, 'claim', appId, `device ${device.mac} accepts claims only from the key it was made with (its parent_pub_key)`);
-  }
+  const device = await claimedDevice(ctx, req, p, b, (o) => audit(o));
   const parent = ctx.store.getApp(parentId);
   if (!parent) {
     await audit('not_found');
@@ -130,6 +164,8 @@ async function claim(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply):
     throw conflict(out.conflict);
   }
   await audit('claimed', { correlation_id: out.device.provision_correlation_id });
+  // The pin is made here, where the owner proved its key: (mac, parent key) → this device key.
+  await ctx.audit(caller(req), { action: 'pin', target: appId, outcome: 'pinned', payload: { mac: out.device.mac, child_pub_key: out.device.child_pub_key, parent_pub_key: p.key, released: out.released } });
   reply.code(201);
   return claimResult(out.device);
 }
@@ -179,8 +215,8 @@ export const claimRoutes: RouteDef[] = [
     handler: listDevices,
   },
   {
-    method: 'DELETE', url: '/bootstrap-devices/:mac', action: 'release_pin', summary: 'Forget an unclaimed device and its TOFU pin (a new key may then make first contact)',
-    schema: { params: L.macParams, response: { 200: L.bootstrapDevicesResponse, 409: S.errorSchema, ...S.errorResponses } },
+    method: 'DELETE', url: '/bootstrap-devices/:mac', action: 'release_pin', summary: 'Release the unclaimed first contacts of a MAC that named the signing parent key (the admin: any); ?childPubKey= picks one',
+    schema: { params: L.macParams, querystring: L.releaseQuery, response: { 200: L.bootstrapDevicesResponse, 409: S.errorSchema, ...S.errorResponses } },
     handler: releasePin,
   },
   {

@@ -53,6 +53,10 @@ async function provision(ctx: ApiContext, req: FastifyRequest, reply: FastifyRep
     if (parentId === appId || (parentId && ctx.rules.isAncestor(appId, parentId))) throw badRequest('body/parentId may not be the app itself or one of its descendants');
     // A parent on another gateway (a move with serverEp) need not be known here.
     if (!parent && b.serverEp === undefined) throw new ApiError(404, 'not_found', `parent ${parentId} is not known to this gateway`);
+    // Rights over the app are not rights over where it goes: the caller must be the new parent or one of its ancestors.
+    if (parent && parentId !== row.parent_id && !ctx.rules.canRead(req.principal!, parent.app_id)) {
+      await ctx.refuse(req, 'provision', appId, `body/parentId ${parent.app_id} is not in the subtree of the caller: an app may move apps only under itself or its descendants`);
+    }
   }
   const payload = {
     appId, parentId, appName: b.appName ?? row.app_name,

@@ -12,6 +12,7 @@ import type { ApiContext, RouteDef } from './context.js';
 import { caller, lower, originOf } from './context.js';
 import { ApiError, badRequest, conflict } from './errors.js';
 import * as S from './schemas.js';
+import { declaredChildResponse, declaredGrant } from './routes-join.js';
 import { SYSTEM_ACTIONS } from '../protocol/bootstrap-frames.js';
 
 interface DeclareBody {
@@ -29,7 +30,7 @@ const DEFAULT_CONTROL_TIMEOUT_MS = 10_000;
 const DEFAULT_GRACE_S = 30;
 const MAX_GRACE_S = 3600;
 
-async function declareChild(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply): Promise<AppRow> {
+async function declareChild(ctx: ApiContext, req: FastifyRequest, reply: FastifyReply): Promise<AppRow & { join_token: string | null; server_ep: string | null }> {
   const b = req.body as DeclareBody;
   const appId = lower(b.appId);
   const parentId = lower(b.parentId);
@@ -61,7 +62,8 @@ async function declareChild(ctx: ApiContext, req: FastifyRequest, reply: Fastify
   ctx.hub.deps.events.emit({ type: 'app_status', app_id: appId, parent_id: parentId, namespace: parent.namespace, at: now, status: 'scheduled' });
   await audit('declared');
   reply.code(201);
-  return ctx.store.getApp(appId)!;
+  // The child's join grant: declared, it registers without one, but an open-tier child needs it to resume.
+  return { ...ctx.store.getApp(appId)!, ...declaredGrant(ctx, req, appId, parentId) };
 }
 
 /** Withdraws a declared child: it becomes cancelled with metadata_json.withdrawn, so a late start is refused. */
@@ -152,7 +154,7 @@ function asObject(v: JsonValue | null): Record<string, JsonValue> {
 export const writeRoutes: RouteDef[] = [
   {
     method: 'POST', url: '/children', action: 'declare_child', summary: 'Declare a child before starting it (scheduled; start_failed after startDeadline)',
-    schema: { body: S.declareChildBody, response: { 201: S.appSchema, 409: S.errorSchema, ...S.errorResponses } },
+    schema: { body: S.declareChildBody, response: { 201: declaredChildResponse, 409: S.errorSchema, ...S.errorResponses } },
     handler: declareChild,
   },
   {

@@ -36,6 +36,7 @@ export const claimBody = object(
 
 export const bootstrapQuery = object({ status: { type: 'string', enum: ['awaiting', 'claimed', 'expired'] } });
 export const macParams = object({ mac }, ['mac']);
+export const releaseQuery = object({ childPubKey: pubKey });
 
 export const provisionBody = object({
   parentId: uuid, appName: str(), serverEp: endpoint, parentPubKey: pubKey, serverPubKey: pubKey, secLevel, roleRefs, timeoutMs,

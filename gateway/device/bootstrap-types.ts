@@ -1,5 +1,6 @@
 /** Options and per-connection state of the bootstrap tier (bootstrap.ts), shared with hub-types.ts. */
 import type { KeyObject } from 'node:crypto';
+import type { RegistrationMode } from './join-gate.js';
 
 export interface BootstrapOptions {
   /** An unclaimed device is held this long, then expired and its socket closed (4007). */
@@ -9,6 +10,20 @@ export interface BootstrapOptions {
   bootstrapBurst: number;
   /** Default life of a claim intent. */
   claimIntentTtlMs: number;
+  /** Awaiting first-contact rows held at once, all addresses together; beyond it bootstrap_full (4004). */
+  bootstrapMaxAwaiting: number;
+  /** bootstrap_register frames per minute from all addresses together, on top of the per-address rate. */
+  bootstrapGlobalPerMinute: number;
+  /** Expired first-contact rows are deleted this long after they expired. */
+  bootstrapRetentionMs: number;
+  /**
+   * Registration gate (join-gate.ts): `gated` refuses an undeclared, unclaimed
+   * app without a join token, and an open-tier app's resume without it. A hub
+   * without a household key can only be `open` (tests, the reference scenarios).
+   */
+  registration: RegistrationMode;
+  /** The household secret (data dir household.key) the join tokens derive from. */
+  householdKey: Uint8Array | null;
 }
 
 export const DEFAULT_BOOTSTRAP_OPTIONS: BootstrapOptions = {
@@ -16,6 +31,11 @@ export const DEFAULT_BOOTSTRAP_OPTIONS: BootstrapOptions = {
   bootstrapPerMinute: 10,
   bootstrapBurst: 20,
   claimIntentTtlMs: 3_600_000,
+  bootstrapMaxAwaiting: 1000,
+  bootstrapGlobalPerMinute: 120,
+  bootstrapRetentionMs: 86_400_000,
+  registration: 'open',
+  householdKey: null,
 };
 
 /** A socket that made first contact: it carries one device key and no app. */

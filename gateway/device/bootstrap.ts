@@ -5,15 +5,19 @@
  * socket of its own and waits there, "awaiting claim", until the parent
  * claims it (POST /api/v1/claim) and the gateway hands it a provision.
  *
- * The gates, in order: a per-address token bucket (a flood from one address
- * is dropped and counted, others are untouched), proof of possession of the
- * device key, the timestamp window, the TOFU pin (a MAC is bound to the
- * first key it came with: another key is refused, audited and alerted), and
- * an active claim intent for the parent key. Nothing is stored before all
- * of them pass.
+ * The gates, in order: a per-address and a global token bucket (a flood is
+ * dropped and counted), proof of possession of the device key, the timestamp
+ * window, the pin, an active claim intent for the parent key, and the cap on
+ * devices awaiting claim. Nothing is stored before all of them pass.
+ *
+ * The pin is made at the claim, for the claiming parent key only: a first
+ * contact binds nothing, so a stranger cannot lock a MAC away from its owner;
+ * once claimed, (MAC, parent key) is bound to the claimed key, and another key
+ * is refused, audited and alerted. Expired rows are deleted after a retention.
  */
 import type { KeyObject } from 'node:crypto';
 import { AddressLimiter } from '../core/address-limiter.js';
+import { TokenBucket } from '../core/rate-limit.js';
 import { publicKeyObject } from '../crypto/ed25519.js';
 import type { Timer } from '../ports/clock.js';
 import { iso } from '../ports/clock.js';
@@ -40,6 +44,12 @@ export interface BootstrapStats {
   expired: number;
   provisionsSent: number;
   provisionsAcked: number;
+  /** register / re_register refused by the registration gate (join_required). */
+  joinRefused: number;
+  /** bootstrap_register refused because the awaiting table is full (bootstrap_full). */
+  full: number;
+  /** Expired rows deleted after their retention. */
+  purged: number;
 }
 
 export type { ClaimOutcome, ClaimRequest };
@@ -47,7 +57,7 @@ export type { ClaimOutcome, ClaimRequest };
 type Refusal = { code: 'key_mismatch'; message: string };
 
 export class BootstrapService {
-  readonly stats: BootstrapStats = { accepted: 0, refused: 0, dropped: 0, notRegistered: 0, keyMismatch: 0, expired: 0, provisionsSent: 0, provisionsAcked: 0 };
+  readonly stats: BootstrapStats = { accepted: 0, refused: 0, dropped: 0, notRegistered: 0, keyMismatch: 0, expired: 0, provisionsSent: 0, provisionsAcked: 0, joinRefused: 0, full: 0, purged: 0 };
   private readonly limiter: AddressLimiter;
   /** Sockets that already got their one rate_limited error. */
   private readonly warned = new WeakSet<ConnState>();
@@ -57,9 +67,16 @@ export class BootstrapService {
   /** Earliest expires_at of an awaiting device (ms); null = not known, read the store. Saves a write a second. */
   private nextDue: number | null = null;
   private readonly provisions: ProvisionDelivery;
+  /** New awaiting rows enqueued but not yet committed (the cap counts them). */
+  private queued = 0;
+  private lastPurge = Number.NEGATIVE_INFINITY;
+  /** All addresses together: a flood from many addresses is capped too. */
+  private readonly globalBucket: TokenBucket;
 
   constructor(private readonly hub: DeviceHub) {
     this.limiter = new AddressLimiter(hub.options.bootstrapPerMinute, hub.options.bootstrapBurst);
+    const perSecond = hub.options.bootstrapGlobalPerMinute / 60;
+    this.globalBucket = new TokenBucket(perSecond, hub.options.bootstrapGlobalPerMinute, hub.deps.clock.now());
     this.provisions = new ProvisionDelivery(hub, this.stats, (key) => this.linkOf(key));
   }
 
@@ -121,24 +138,36 @@ export class BootstrapService {
 
     const { store } = this.hub.deps;
     const mac = f.device_info.mac;
-    const pinned = store.bootstrapDeviceByMac(mac);
-    const byKey = store.getBootstrapDevice(f.child_pub_key);
-    if (pinned && pinned.child_pub_key !== f.child_pub_key) {
-      return this.closeWith(state, this.keyMismatch(state, { mac, appId: pinned.claimed_app_id, presented: f.child_pub_key, pinned: pinned.child_pub_key, action: 'bootstrap_register' }), CloseCode.keyMismatch);
+    const known = store.getBootstrapDevice(f.child_pub_key);
+    if (known && known.mac !== mac) {
+      // The key made first contact with another MAC: one key is one device.
+      return this.closeWith(state, this.keyMismatch(state, { mac, appId: known.claimed_app_id, presented: f.child_pub_key, pinned: `${known.child_pub_key} (MAC ${known.mac})`, action: 'bootstrap_register' }), CloseCode.keyMismatch);
     }
-    if (!pinned && byKey) {
-      // The key is pinned to another MAC: one key is one device.
-      return this.closeWith(state, this.keyMismatch(state, { mac, appId: byKey.claimed_app_id, presented: f.child_pub_key, pinned: `${byKey.child_pub_key} (MAC ${byKey.mac})`, action: 'bootstrap_register' }), CloseCode.keyMismatch);
-    }
-    const known = pinned;
-    const claimed = known?.status === 'claimed';
     // A claimed device is owed its provision whatever the intents say now.
-    if (!claimed && !this.intentActive(f.parent_pub_key, now)) {
+    if (known?.status === 'claimed') return this.accept(state, f, key, known, now);
+    // The pin is the claim's, under the parent key that claimed: a stranger's first contact (or its own claim,
+    // under its own parent key) never blocks the owner's device presenting the owner's key.
+    const pin = store.pinnedBootstrapDevice(mac, f.parent_pub_key);
+    if (pin) {
+      return this.closeWith(state, this.keyMismatch(state, { mac, appId: pin.claimed_app_id, presented: f.child_pub_key, pinned: pin.child_pub_key, action: 'bootstrap_register' }), CloseCode.keyMismatch);
+    }
+    if (!this.intentActive(f.parent_pub_key, now)) {
       this.stats.refused++;
       this.hub.reject(state, 'no_claim_intent', 'no parent holding parent_pub_key has registered a claim intent; try again later');
       return state.conn.close(CloseCode.noClaimIntent, 'no claim intent');
     }
+    if (!known && !this.roomForAnother()) {
+      this.stats.full++;
+      this.stats.refused++;
+      this.hub.reject(state, 'bootstrap_full', `${this.hub.options.bootstrapMaxAwaiting} devices are already awaiting claim; try again later`);
+      return state.conn.close(CloseCode.overloaded, 'bootstrap_full');
+    }
     this.accept(state, f, key, known, now);
+  }
+
+  /** The global cap on awaiting rows; rows this turn already queued count too. */
+  private roomForAnother(): boolean {
+    return this.hub.deps.store.countBootstrapDevices('awaiting') + this.queued < this.hub.options.bootstrapMaxAwaiting;
   }
 
   private accept(state: ConnState, f: BootstrapRegisterFrame, key: KeyObject, known: BootstrapDeviceRow | undefined, now: number): void {
@@ -151,6 +180,7 @@ export class BootstrapService {
     state.regTimer?.cancel();
     state.bootstrap = { childPubKey: f.child_pub_key, key, lastAuthTs: f.timestamp };
     this.links.set(f.child_pub_key, state);
+    if (!known) this.queued++;
     this.hub.deps.committer.enqueue(
       (w) => {
         if (!known) {
@@ -164,12 +194,13 @@ export class BootstrapService {
         }
       },
       (err) => {
+        if (!known) this.queued--;
         if (err) {
           this.links.delete(f.child_pub_key);
           state.bootstrap = undefined;
           this.stats.refused++;
-          // Two keys for one MAC in one turn: the second one loses on the unique pin.
-          if (/UNIQUE/.test(err.message)) return this.closeWith(state, { code: 'key_mismatch', message: `MAC ${d.mac} is pinned to another key` }, CloseCode.keyMismatch);
+          // One key twice in one turn: the second insert loses on the primary key.
+          if (/UNIQUE/.test(err.message)) return this.closeWith(state, { code: 'key_mismatch', message: `key ${f.child_pub_key} made first contact already` }, CloseCode.keyMismatch);
           return this.hub.reject(state, 'storage_unavailable', `bootstrap_register not stored: ${err.message}`);
         }
         this.stats.accepted++;
@@ -188,13 +219,16 @@ export class BootstrapService {
   private admitAddress(state: ConnState): boolean {
     const o = this.hub.options;
     const remote = state.conn.remote;
-    if (this.limiter.take(remote, this.hub.now())) return true;
+    const now = this.hub.now();
+    const mine = this.limiter.take(remote, now);
+    if (mine && this.globalBucket.take(now)) return true;
     this.stats.dropped++;
     this.hub.stats.rejected++;
     // One error per socket: answering every dropped frame would amplify the flood.
     if (!this.warned.has(state)) {
       this.warned.add(state);
-      this.hub.send(state, { type: 'error', code: 'rate_limited', message: `over ${o.bootstrapPerMinute} bootstrap registrations a minute from ${remote}; dropped` });
+      const why = mine ? `over ${o.bootstrapGlobalPerMinute} bootstrap registrations a minute from all addresses` : `over ${o.bootstrapPerMinute} bootstrap registrations a minute from ${remote}`;
+      this.hub.send(state, { type: 'error', code: 'rate_limited', message: `${why}; dropped` });
     }
     return false;
   }
@@ -219,7 +253,7 @@ export class BootstrapService {
       type: 'alert', kind: 'key_mismatch', app_id: m.appId ?? '', parent_id: row?.parent_id ?? null, namespace: row?.namespace ?? null, at,
       mac: m.mac, presented_key: m.presented, pinned_key: m.pinned, remote,
     });
-    return { code: 'key_mismatch', message: `MAC ${m.mac} is pinned to another key (trust on first use); the owner must release the pin before a new key is accepted` };
+    return { code: 'key_mismatch', message: `MAC ${m.mac} is pinned to another key under this parent key (made at its claim); only a rotate_keys of the claimed device moves it` };
   }
 
   private closeWith(state: ConnState, r: Refusal, code: number): void {
@@ -228,10 +262,19 @@ export class BootstrapService {
     state.conn.close(code, r.code);
   }
 
+  /** Expired rows go after their retention, checked once a minute: nothing a stranger leaves behind stays for good. */
+  private purge(now: number): void {
+    if (now - this.lastPurge < 60_000) return;
+    this.lastPurge = now;
+    const before = iso(now - this.hub.options.bootstrapRetentionMs);
+    this.hub.deps.committer.enqueue((w) => void (this.stats.purged += w.deleteExpiredBootstrapDevices(before)));
+  }
+
   /** Unclaimed devices past their time become expired and their sockets close (4007); idle address buckets go. */
   private expire(): void {
     const now = this.hub.now();
     this.limiter.prune(now);
+    this.purge(now);
     for (const [key, s] of this.links) if (s.closed || s.bootstrap?.childPubKey !== key) this.links.delete(key);
     this.nextDue ??= this.hub.deps.store.listBootstrapDevices({ status: 'awaiting' }).reduce((m, r) => Math.min(m, Date.parse(r.expires_at)), Infinity);
     if (now < this.nextDue) return;

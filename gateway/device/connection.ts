@@ -10,6 +10,8 @@ export interface Connection {
   readonly remote: string;
   /** True when the socket is TLS (wss://): required by the `full` tier. */
   readonly secure: boolean;
+  /** The `join` query parameter of the upgrade URL: the registration gate's token (join-gate.ts). */
+  readonly joinToken?: string;
   send(frame: ServerFrame): void;
   /** A binary frame: the encrypted tier's sealed frames. */
   sendBinary(data: Uint8Array): void;

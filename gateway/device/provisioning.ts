@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ProvisionPayload } from '../protocol/bootstrap-frames.js';
 import type { ControlFrame, ControlResponseFrame } from '../protocol/frames.js';
+import { CloseCode } from '../protocol/frames.js';
 import { verifyFrame } from '../protocol/signing.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
 import type { AppRow } from '../store/types.js';
@@ -26,7 +27,8 @@ export interface ClaimRequest {
   payload: ProvisionPayload;
 }
 
-export type ClaimOutcome = { ok: true; device: BootstrapDeviceRow } | { ok: false; conflict: string };
+/** `released`: the other keys that presented this MAC under the same parent key, forgotten by the claim. */
+export type ClaimOutcome = { ok: true; device: BootstrapDeviceRow; released: string[] } | { ok: false; conflict: string };
 
 export class ProvisionDelivery {
   constructor(
@@ -45,12 +47,18 @@ export class ProvisionDelivery {
     const key = req.device.child_pub_key;
     const correlationId = randomUUID();
     let conflict: string | undefined;
+    let released: string[] = [];
     return new Promise((resolve) => {
       committer.enqueue(
         (w) => {
           const cur = store.getBootstrapDevice(key);
           if (!cur || cur.status !== 'awaiting') return void (conflict = `device ${req.device.mac} is ${cur?.status ?? 'gone'}`);
           if (store.getApp(req.appId)) return void (conflict = `app ${req.appId} already exists`);
+          const pin = store.pinnedBootstrapDevice(cur.mac, cur.parent_pub_key);
+          if (pin) return void (conflict = `MAC ${cur.mac} is already claimed under this parent key, as app ${pin.claimed_app_id}`);
+          // The claim is the pin: rival first contacts of this MAC under the same parent key can never be claimed now.
+          released = store.bootstrapDevicesByMac(cur.mac, cur.parent_pub_key).filter((o) => o.child_pub_key !== key && o.status !== 'claimed').map((o) => o.child_pub_key);
+          for (const k of released) w.deleteBootstrapDevice(k);
           w.insertApp({
             app_id: req.appId, parent_id: req.parent.app_id, app_name: req.appName, status: 'scheduled',
             namespace: req.parent.namespace, sec_level: req.payload.secLevel, role_refs: req.roleRefs, pub_key: key,
@@ -67,10 +75,11 @@ export class ProvisionDelivery {
         (err) => {
           if (err || conflict) return resolve({ ok: false, conflict: conflict ?? `not stored: ${err!.message}` });
           this.hub.deps.events.emit({ type: 'app_status', app_id: req.appId, parent_id: req.parent.app_id, namespace: req.parent.namespace, at: now, status: 'scheduled' });
+          for (const k of released) this.linkOf(k)?.conn.close(CloseCode.keyMismatch, 'another key was claimed for this MAC');
           const link = this.linkOf(key);
           const row = store.getBootstrapDevice(key)!;
           if (link) this.send(link, row);
-          resolve({ ok: true, device: store.getBootstrapDevice(key) ?? row });
+          resolve({ ok: true, device: store.getBootstrapDevice(key) ?? row, released });
         },
       );
     });

@@ -10,14 +10,17 @@ import { canResume, isTerminal, statusAfterDisconnect } from '../core/lifecycle.
 import type { DisconnectFrame, ErrorCode, ReRegisterFrame, RegisterFrame, SecLevel } from '../protocol/frames.js';
 import { decodePublicKey } from '../protocol/keys.js';
 import { verifyFrame } from '../protocol/signing.js';
+import { CloseCode } from '../protocol/frames.js';
 import { acceptHandshake } from './encrypted.js';
+import { joinTokenValid } from './join-gate.js';
 import { hasDeparture, KEY_ROTATION_SKEW_MS, keyAllowed, withoutDeparture, withoutRotation } from './system-actions.js';
 import type { AppPatch, AppRow, CrashType, StoreWriter } from '../store/types.js';
 import type { DeviceHub } from './hub.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
 import { SEC_RANK } from './hub-types.js';
 
-type Refusal = { code: ErrorCode; message: string };
+/** `close`: a refusal that retrying cannot fix closes the socket with this code when it carries no other app. */
+type Refusal = { code: ErrorCode; message: string; close?: number };
 
 export class RegistrationHandler {
   constructor(private readonly hub: DeviceHub) {}
@@ -25,12 +28,14 @@ export class RegistrationHandler {
   register(state: ConnState, f: RegisterFrame, raw: SignedFrame): void {
     const tier: SecLevel = f.sec_level ?? (f.sig ? 'signed' : 'open');
     const existing = this.current(f.app_id);
+    const gate = this.checkJoin(state, f.app_id, existing, f.parent_id, tier, f.join);
+    if (gate) return this.refuse(state, f.app_id, gate);
     const refusal = this.checkRegisterTarget(state, f, tier, existing);
     if (refusal) return this.refuse(state, f.app_id, refusal);
     const keyOrRefusal = this.checkRegisterAuth(state, f, raw, tier, existing?.last_auth_ts ?? 0);
     if ('code' in keyOrRefusal) return this.refuse(state, f.app_id, keyOrRefusal);
     const rotated = existing !== undefined && existing.status !== 'scheduled' && this.keyCheck(existing, f.child_pub_key) === 'rotated';
-    // An app made by a claim takes only the key its device was pinned to at first contact (TOFU; bootstrap.ts),
+    // An app made by a claim takes only the key its device was pinned to at the claim (bootstrap.ts),
     // or the new key a rotate_keys announced.
     const pinned = existing && !rotated ? this.hub.bootstrap.checkPinnedKey(state, f.app_id, f.child_pub_key) : undefined;
     if (pinned) return this.refuse(state, f.app_id, pinned);
@@ -80,6 +85,8 @@ export class RegistrationHandler {
   reRegister(state: ConnState, f: ReRegisterFrame, raw: SignedFrame): void {
     const row = this.current(f.app_id);
     if (!row) return this.refuse(state, f.app_id, { code: 'registration_failed', message: `no app ${f.app_id} to re_register; send register` });
+    const gate = this.checkJoin(state, f.app_id, row, row.parent_id, (row.sec_level ?? 'open') as SecLevel, f.join);
+    if (gate) return this.refuse(state, f.app_id, gate);
     const keyUse = this.keyCheck(row, f.pub_key);
     if (keyUse === 'no') return this.refuse(state, f.app_id, this.owned(state, row, f.pub_key));
     if (!canResume(row.status)) return this.refuse(state, f.app_id, { code: 'app_terminal', message: `app ${f.app_id} is ${row.status} and cannot resume` });
@@ -180,6 +187,31 @@ export class RegistrationHandler {
 
   // ── checks ────────────────────────────────────────────────────────
 
+  /**
+   * The registration gate (join-gate.ts). A declared or claimed app (a
+   * scheduled row) was invited by its parent or owner; a signed app proves
+   * its key by signature. Everything else needs the join token of the app
+   * at its place in the tree: a new app, and an open-tier app resuming (its
+   * key text travels in clear, so the key alone proves nothing).
+   */
+  private checkJoin(state: ConnState, appId: string, existing: AppRow | undefined, parentId: string | null, tier: SecLevel, inFrame: string | null | undefined): Refusal | undefined {
+    const o = this.hub.options;
+    if (o.registration !== 'gated') return undefined;
+    if (existing?.status === 'scheduled') return undefined;
+    if (existing && tier !== 'open') return undefined;
+    const where = existing ? (existing.parent_id ?? null) : parentId;
+    const token = inFrame ?? state.conn.joinToken;
+    if (o.householdKey && joinTokenValid(o.householdKey, appId, where, token)) return undefined;
+    this.hub.bootstrap.stats.joinRefused++;
+    return {
+      code: 'join_required',
+      message: existing
+        ? `app ${appId} is open-tier: resuming it needs its join token (?join= in serverEp, or "join" in the frame)`
+        : `app ${appId} was neither declared nor claimed: registering it needs a join token from this household (trails child-info, or POST /api/v1/join-tokens)`,
+      close: CloseCode.joinRequired,
+    };
+  }
+
   private checkRegisterAuth(state: ConnState, f: RegisterFrame, raw: SignedFrame, tier: SecLevel, lastTs: number): { key: KeyObject | null } | Refusal {
     if (SEC_RANK[tier] < SEC_RANK[this.hub.options.minSecLevel]) {
       return { code: 'tier_mismatch', message: `this gateway accepts ${this.hub.options.minSecLevel} tier or above, not ${tier}` };
@@ -199,6 +231,10 @@ export class RegistrationHandler {
       return undefined;
     }
     if (existing.status === 'scheduled') {
+      // Declared (or claimed) at one place in the tree: the device lands there or nowhere.
+      if ((f.parent_id ?? null) !== (existing.parent_id ?? null)) {
+        return { code: 'parent_mismatch', message: `app ${f.app_id} was declared under ${existing.parent_id ?? 'no parent'}, not ${f.parent_id ?? 'no parent'}` };
+      }
       const wanted = (existing.sec_level ?? 'open') as SecLevel;
       if (SEC_RANK[tier] < SEC_RANK[wanted]) return { code: 'tier_mismatch', message: `app ${f.app_id} was declared ${wanted}; register at that tier` };
       return undefined;
@@ -322,5 +358,6 @@ export class RegistrationHandler {
 
   private refuse(state: ConnState, appId: string, r: Refusal): void {
     this.hub.reject(state, r.code, r.message, { app_id: appId });
+    if (r.close !== undefined && state.apps.size === 0 && !state.closed) state.conn.close(r.close, r.code);
   }
 }

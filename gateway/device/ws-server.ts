@@ -12,6 +12,7 @@ import { AddressCounts, addressKey } from '../core/address-counts.js';
 import { refuseUpgrade } from '../http/upgrade-refusal.js';
 import type { Connection } from './connection.js';
 import type { DeviceHub } from './hub.js';
+import { joinFromUrl } from './join-gate.js';
 import { TurnSlicer } from './turn-slicer.js';
 
 export interface DeviceServerOptions {
@@ -67,7 +68,8 @@ export class DeviceServer {
     const refusal = this.capRefusal(address);
     if (refusal) return refuseUpgrade(socket, refusal.status, refusal.code, refusal.message);
     const secure = Boolean((req.socket as { encrypted?: boolean }).encrypted);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, remote, address, secure));
+    const joinToken = joinFromUrl(req.url);
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, remote, address, secure, joinToken));
   }
 
   /** The cap a new socket of `address` would break, if any: the global one first. */
@@ -102,7 +104,7 @@ export class DeviceServer {
     this.wss.close();
   }
 
-  private accept(ws: WebSocket, socket: Duplex, remote: string, address: string, secure: boolean): void {
+  private accept(ws: WebSocket, socket: Duplex, remote: string, address: string, secure: boolean, joinToken?: string): void {
     let corked = false;
     const uncork = (): void => {
       corked = false;
@@ -122,6 +124,7 @@ export class DeviceServer {
       id: this.nextId++,
       remote,
       secure,
+      ...(joinToken !== undefined ? { joinToken } : {}),
       send: (frame: ServerFrame) => {
         if (!tracked.registered && (frame.type === 'registered' || frame.type === 'bootstrap_pending')) this.registered(tracked);
         write(JSON.stringify(frame));

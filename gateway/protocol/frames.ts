@@ -41,6 +41,8 @@ export interface RegisterFrame {
   timestamp?: number | null;
   /** Encrypted tier: this session's ephemeral X25519 public key, "x25519:" + base64. */
   child_ephemeral?: string | null;
+  /** Registration gate: the app's join token, for clients that carry several apps on one socket (else the URL's ?join=). */
+  join?: string | null;
   sig?: string | null;
 }
 
@@ -51,6 +53,7 @@ export interface ReRegisterFrame {
   pub_key: string;
   timestamp?: number | null;
   child_ephemeral?: string | null;
+  join?: string | null;
   sig?: string | null;
 }
 
@@ -166,7 +169,11 @@ export type ErrorCode =
   | 'too_many_apps'
   // bootstrap tier (bootstrap-frames.ts)
   | 'no_claim_intent'
-  | 'key_mismatch';
+  | 'key_mismatch'
+  | 'bootstrap_full'
+  // registration gate (join-gate.ts)
+  | 'join_required'
+  | 'parent_mismatch';
 
 /** WebSocket close codes the gateway uses; documented in docs/PROTOCOL.md. */
 export const CloseCode = {
@@ -183,4 +190,6 @@ export const CloseCode = {
   noClaimIntent: 4005,
   keyMismatch: 4006,
   bootstrapExpired: 4007,
+  // registration gate: no valid join token for an undeclared app, or for an open-tier app resuming (final: retrying cannot fix it)
+  joinRequired: 4010,
 } as const;

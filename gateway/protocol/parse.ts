@@ -59,6 +59,7 @@ function validate(o: Record<string, unknown>): ClientFrame {
         sec_level: optSecLevel(o),
         timestamp: optInt(o, 'timestamp'),
         child_ephemeral: optStr(o, 'child_ephemeral', 64),
+        join: optStr(o, 'join', 64),
         sig: optStr(o, 'sig', 256),
       };
     case 're_register':
@@ -69,6 +70,7 @@ function validate(o: Record<string, unknown>): ClientFrame {
         pub_key: str(o, 'pub_key', 128),
         timestamp: optInt(o, 'timestamp'),
         child_ephemeral: optStr(o, 'child_ephemeral', 64),
+        join: optStr(o, 'join', 64),
         sig: optStr(o, 'sig', 256),
       };
     case 'message':

@@ -3,8 +3,12 @@
  * lifecycle"): devices that made first contact and wait to be claimed, and
  * the claim intents of the parents that may claim them.
  *
- * bootstrap_devices is also the trust-on-first-use pin: mac is unique, so a
- * MAC is bound to the first key that presented it until its owner releases it.
+ * A first contact pins nothing: a MAC may have several awaiting rows (one
+ * per key that presented it), so a stranger's row never locks the owner's
+ * device out. The pin is made where the owner is proven, at claim: a
+ * claimed row binds (mac, parent_pub_key) to its key, unique among claimed
+ * rows, so a pin made under one parent key never blocks a device that
+ * presents another.
  */
 import type { JsonValue } from '../protocol/frames.js';
 
@@ -65,6 +69,8 @@ export interface BootstrapWriter {
   deleteBootstrapDevice(childPubKey: string): boolean;
   /** Awaiting devices whose expires_at is at or before `now` become expired; returns their keys. */
   expireBootstrapDevices(now: string): string[];
+  /** Deletes expired devices whose expires_at is at or before `before` (retention); returns how many. */
+  deleteExpiredBootstrapDevices(before: string): number;
   /** One intent per parent key: a new one replaces the old. */
   putClaimIntent(row: ClaimIntentRow): void;
   deleteClaimIntent(parentPubKey: string): boolean;
@@ -72,7 +78,11 @@ export interface BootstrapWriter {
 
 export interface BootstrapReader {
   getBootstrapDevice(childPubKey: string): BootstrapDeviceRow | undefined;
-  bootstrapDeviceByMac(mac: string): BootstrapDeviceRow | undefined;
+  /** Every row that presented this MAC (under this parent key when given), oldest first. */
+  bootstrapDevicesByMac(mac: string, parentPubKey?: string): BootstrapDeviceRow[];
+  /** The claimed row that pins (mac, parentPubKey) to a key, if any. */
+  pinnedBootstrapDevice(mac: string, parentPubKey: string): BootstrapDeviceRow | undefined;
+  countBootstrapDevices(status: BootstrapStatus): number;
   bootstrapDeviceByApp(appId: string): BootstrapDeviceRow | undefined;
   /** Oldest first. */
   listBootstrapDevices(filter?: BootstrapFilter): BootstrapDeviceRow[];

@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { API_ROUTES } from '../../gateway/api/plugin.js';
 import * as S from '../../gateway/api/schemas.js';
+import { declaredChildResponse } from '../../gateway/api/routes-join.js';
 import { cleanDirs, startTestGateway } from './support/api-harness.js';
 
 afterAll(cleanDirs);
@@ -41,11 +42,12 @@ describe('GET /api/v1/openapi.json', () => {
         'POST /api/v1/children declare_child',
         'POST /api/v1/claim claim',
         'POST /api/v1/claim-intents create_claim_intent',
+        'POST /api/v1/join-tokens join_token',
         'POST /api/v1/server-key/rotate rotate_server_key',
       ]);
       const declare = doc.paths['/api/v1/children'].post;
       expect(declare.requestBody).toEqual({ required: true, content: { 'application/json': { schema: JSON.parse(JSON.stringify(S.declareChildBody)) } } });
-      expect(declare.responses['201'].content['application/json'].schema).toEqual(JSON.parse(JSON.stringify(S.appSchema)));
+      expect(declare.responses['201'].content['application/json'].schema).toEqual(JSON.parse(JSON.stringify(declaredChildResponse)));
       const cancel = doc.paths['/api/v1/apps/{appId}/cancel'].post;
       expect(cancel.requestBody.required).toBe(false);
       expect(cancel.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['path:appId', 'query:cascade', 'query:grace']);

@@ -8,7 +8,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { callAgent } from '../../cli/agent/protocol.js';
 import { decodeTrailsInfo } from '../../client/config.js';
+import { joinTokenValid } from '../../gateway/device/join-gate.js';
+import type { RunningGateway } from '../../gateway/app.js';
 import { deadPort, Harness, until } from './support/harness.js';
+
+const householdSecret = (gw: RunningGateway): Uint8Array => gw.hub.options.householdKey!;
 
 let h: Harness;
 beforeEach(async () => {
@@ -206,6 +210,11 @@ describe('trails child-info', () => {
     const cfg = decodeTrailsInfo(plain.stdout.trim());
     expect(cfg).toMatchObject({ parentId: env.TRAILS_APP_ID, appName: 'gpu-worker', startDeadline: 120, secLevel: 'signed', tags: { step: '3' } });
     expect(h.gw.store.getApp(cfg.appId)).toMatchObject({ status: 'scheduled', parent_id: env.TRAILS_APP_ID, app_name: 'gpu-worker', start_deadline: 120 });
+    // The gateway is gated (the default): the child's own join token rides in its serverEp, with /ws spelled out.
+    const ep = new URL(cfg.serverEp);
+    expect(ep.pathname).toBe('/ws');
+    expect(joinTokenValid(householdSecret(h.gw), cfg.appId, env.TRAILS_APP_ID!, ep.searchParams.get('join'))).toBe(true);
+    expect(new URL(env.TRAILS_INFO ? decodeTrailsInfo(env.TRAILS_INFO).serverEp : '').searchParams.get('join')).toMatch(/^[A-Za-z0-9_-]{22}$/); // trails register got one too
 
     const exp = await h.cli(['child-info', '--name', 'w2', '--export', 'CHILD'], env);
     expect(exp.stdout).toMatch(/^export CHILD='[A-Za-z0-9+/=]+' CHILD_APP_ID='[0-9a-f-]{36}'\n$/);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
-import { childConfig, decodeTrailsInfo, encodeTrailsInfo, toWsUrl, TrailsConfigError, type TrailsConfig } from '../../client/config.js';
+import { childConfig, decodeTrailsInfo, encodeTrailsInfo, toWsUrl, TrailsConfigError, withJoinToken, type TrailsConfig } from '../../client/config.js';
 import { generateKeyPair } from '../../gateway/crypto/ed25519.js';
 import { encodePublicKey } from '../../gateway/protocol/keys.js';
 
@@ -86,6 +86,15 @@ describe('TRAILS_INFO', () => {
     expect(toWsUrl('ws://127.0.0.1:1234/ws')).toBe('ws://127.0.0.1:1234/ws');
     expect(toWsUrl('wss://gw/trails')).toBe('wss://gw/trails/ws');
     expect(toWsUrl('ws://gw/ws?x=1')).toBe('ws://gw/ws?x=1');
+    // The registration gate's token rides in the query: kept, also when /ws is appended.
+    expect(toWsUrl('http://gw:8443?join=abc')).toBe('ws://gw:8443/ws?join=abc');
+  });
+
+  it('puts a join token into serverEp with /ws spelled out, and never hands a parent\'s token to its child', () => {
+    expect(withJoinToken('http://gw:8443', 'T1')).toBe('ws://gw:8443/ws?join=T1');
+    expect(withJoinToken('ws://gw:8443/ws?join=old', 'T2')).toBe('ws://gw:8443/ws?join=T2');
+    const parent = { ...sample(), serverEp: 'ws://gw:8443/ws?join=PARENTTOKEN' };
+    expect(childConfig(parent, 'w').serverEp).toBe('ws://gw:8443/ws');
   });
 
   it('makes child configs under the same gateway and tier', () => {

@@ -37,7 +37,7 @@ function spyTransport(wire: Array<string | Uint8Array>): Transport {
 
 beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'trails-enc-'));
-  gw = await startGateway({ ...defaultConfig(), dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent' });
+  gw = await startGateway({ ...defaultConfig(), dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', registration: 'open' });
 });
 
 afterEach(async () => {
@@ -79,7 +79,7 @@ describe('encrypted tier: client ↔ gateway', () => {
     client.status({ n: 1 });
     await until(() => gw!.store.messages(appId).length === 1);
     await gw!.stop();
-    gw = await startGateway({ ...defaultConfig(), dataDir, host: '127.0.0.1', port, logLevel: 'silent' });
+    gw = await startGateway({ ...defaultConfig(), dataDir, host: '127.0.0.1', port, logLevel: 'silent', registration: 'open' });
     client.status({ n: 2 });
     await until(() => gw!.store.messages(appId).length === 2, 10_000);
     expect(gw!.store.messages(appId).map((m) => m.payload_json)).toEqual([{ n: 1 }, { n: 2 }]);

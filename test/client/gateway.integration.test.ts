@@ -22,7 +22,7 @@ const clients: TrailsClient[] = [];
 const opts: ClientOptions = { logger: silentLogger, backoff: { baseMs: 20, maxMs: 200 } };
 
 function gatewayConfig(over: Partial<GatewayConfig> = {}): GatewayConfig {
-  return { ...defaultConfig(), dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', ...over };
+  return { ...defaultConfig(), dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', registration: 'open', ...over };
 }
 
 function config(g: RunningGateway, over: Partial<TrailsConfig> = {}): TrailsConfig {

@@ -39,6 +39,8 @@ export class GatewayHarness {
       port: 0,
       logLevel: 'silent',
       reconnectWindowMs: 60_000,
+      // The reference scenarios register undeclared apps unsigned, as the reference server allows.
+      registration: 'open',
     };
     this.running = await startGateway(this.config);
     this.config.port = this.running.port;

@@ -26,6 +26,10 @@ describe('configuration', () => {
     [{}, ['--rate'], /needs a value/],
     [{}, ['--tls-cert', '/tmp/c.pem'], /go together/],
     [{}, ['--log-level', 'loud'], /--log-level/],
+    [{ TRAILS_REGISTRATION: 'closed' }, [], /--registration must be one of gated, open/],
+    [{}, ['--bootstrap-max-awaiting', '0'], /between 1 and/],
+    [{}, ['--bootstrap-global-rate', '-1'], /whole number/],
+    [{}, ['--bootstrap-retention', '1e3'], /whole number/],
   ];
   for (const [env, argv, msg] of bad) {
     it(`refuses ${JSON.stringify(env)} ${argv.join(' ')}`, () => {
@@ -33,6 +37,14 @@ describe('configuration', () => {
       expect(() => loadConfig(env, argv)).toThrow(msg);
     });
   }
+
+  it('gates registration by default; open, the first-contact budgets and the retention come from env or flags', () => {
+    expect(loadConfig({}, [])).toMatchObject({ registration: 'gated', bootstrapMaxAwaiting: 1000, bootstrapGlobalPerMinute: 120, bootstrapRetentionMs: 86_400_000 });
+    const c = loadConfig({ TRAILS_REGISTRATION: 'open', TRAILS_BOOTSTRAP_MAX_AWAITING: '50' }, ['--bootstrap-global-rate', '30', '--bootstrap-retention', '0']);
+    expect(c).toMatchObject({ registration: 'open', bootstrapMaxAwaiting: 50, bootstrapGlobalPerMinute: 30, bootstrapRetentionMs: 0 });
+    const text = usage();
+    for (const flag of ['--registration', '--bootstrap-max-awaiting', '--bootstrap-global-rate', '--bootstrap-retention']) expect(text).toContain(flag);
+  });
 
   it('documents every setting in --help', () => {
     const text = usage();

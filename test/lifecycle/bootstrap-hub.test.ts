@@ -1,7 +1,7 @@
 /**
  * The bootstrap tier in the hub, with in-memory twins: first contact, the
  * gates in front of it (rate per address, proof of possession, timestamps,
- * MAC format, TOFU pin, claim intent), expiry, and the provision on the
+ * MAC format, the pin made at claim, claim intent, budgets), expiry and retention, and the provision on the
  * bootstrap socket up to the full register with the pinned key.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -171,24 +171,134 @@ describe('bootstrap_register', () => {
   });
 });
 
-describe('TOFU pin', () => {
-  it('the same MAC with another key: key_mismatch, closed 4006, an audit row and an alert; nothing stored', () => {
+describe('pins (made at claim, scoped to the claiming parent key)', () => {
+  const STRANGER_KEY = 'ed25519:' + Buffer.alloc(32, 9).toString('base64');
+  const STRANGER_APP = '22222222-2222-4222-8222-222222222222';
+
+  async function claimOf(d: BootDevice, appId: string, parentApp = PARENT_APP, parentKey = PARENT_KEY) {
+    const payload = { appId, parentId: parentApp, appName: 'x', serverEp: null, parentPubKey: parentKey, serverPubKey: h.identity.publicKeyText, secLevel: 'signed' as const, roleRefs: [], childPubKey: d.pubKey };
+    const p = h.hub.bootstrap.claim({ device: h.store.getBootstrapDevice(d.pubKey)!, claimedBy: `app:${parentApp}`, parent: h.store.getApp(parentApp)!, appId, appName: 'x', roleRefs: [], payload });
+    h.commit();
+    return p;
+  }
+
+  it('the found attack: a stranger who takes the MAC first under its own parent key, and even claims it, never blocks the owner', async () => {
+    h.store.transaction((w) => w.insertApp({ app_id: STRANGER_APP, parent_id: null, app_name: 'stranger', status: 'running', pub_key: STRANGER_KEY, sec_level: 'signed' }));
+    intent(600_000, STRANGER_KEY);
+    intent();
+    const victim = device();
+    const thief = new BootDevice(STRANGER_KEY, victim.mac, h.clock.now());
+    connectFrom('10.6.6.6').frame(thief.bootstrapRegister());
+    h.commit();
+    expect((await claimOf(thief, '66666666-6666-4666-8666-666666666666', STRANGER_APP, STRANGER_KEY)).ok).toBe(true);
+    const real = connectFrom('10.0.0.5');
+    real.frame(victim.bootstrapRegister());
+    h.commit();
+    expect((real.last() as { type: string }).type).toBe('bootstrap_pending');
+    expect(real.closed).toBeUndefined();
+    expect((await claimOf(victim, '77777777-7777-4777-8777-777777777777')).ok).toBe(true);
+    expect(real.ofType('control').map((f) => f.action)).toEqual(['provision']);
+    expect(h.store.pinnedBootstrapDevice(victim.mac, PARENT_KEY)?.child_pub_key).toBe(victim.pubKey);
+    expect(h.store.pinnedBootstrapDevice(victim.mac, STRANGER_KEY)?.child_pub_key).toBe(thief.pubKey);
+    expect(alerts()).toEqual([]);
+  });
+
+  it('before a claim several keys may present one MAC; the claim pins one, forgets the rivals, and refuses any other key after', async () => {
     intent();
     const d = device();
-    connectFrom('10.0.0.5').frame(d.bootstrapRegister());
+    const rival = new BootDevice(PARENT_KEY, d.mac, h.clock.now());
+    const c1 = connectFrom('10.0.0.5');
+    c1.frame(d.bootstrapRegister());
+    const c2 = connectFrom('10.9.9.9');
+    c2.frame(rival.bootstrapRegister());
     h.commit();
-    const impostor = new BootDevice(PARENT_KEY, d.mac, h.clock.now());
-    const c = connectFrom('10.9.9.9');
-    c.frame(impostor.bootstrapRegister());
+    expect(h.store.bootstrapDevicesByMac(d.mac).map((r) => r.status)).toEqual(['awaiting', 'awaiting']);
+    const out = await claimOf(d, '88888888-8888-4888-8888-888888888888');
+    expect(out).toMatchObject({ ok: true, released: [rival.pubKey] });
+    expect(h.store.getBootstrapDevice(rival.pubKey)).toBeUndefined();
+    expect(c2.closed?.code).toBe(4006);
+    // A third key with the owner's parent key and the pinned MAC: key_mismatch, audited and alerted, nothing stored.
+    const clone = new BootDevice(PARENT_KEY, d.mac, h.clock.now());
+    const c3 = connectFrom('10.9.9.8');
+    c3.frame(clone.bootstrapRegister());
+    h.commit();
+    expect(c3.ofType('error').map((e) => e.code)).toEqual(['key_mismatch']);
+    expect(c3.closed?.code).toBe(4006);
+    expect(h.store.getBootstrapDevice(clone.pubKey)).toBeUndefined();
+    const audit = h.store.auditLog().find((a) => a.outcome === 'refused:key_mismatch')!;
+    expect(audit).toMatchObject({ action: 'bootstrap_register', auth_domain: 'device', source_ip: '10.9.9.8', payload_json: { mac: d.mac, presented_key: clone.pubKey, pinned_key: d.pubKey } });
+    expect(alerts()).toEqual([expect.objectContaining({ kind: 'key_mismatch', mac: d.mac, presented_key: clone.pubKey, pinned_key: d.pubKey, remote: '10.9.9.8', app_id: '88888888-8888-4888-8888-888888888888' })]);
+    expect(h.hub.bootstrap.stats.keyMismatch).toBe(1);
+  });
+
+  it('a key that made first contact with one MAC is refused with another (one key is one device)', () => {
+    intent();
+    const { d } = firstContact();
+    const c = connectFrom('10.0.0.6');
+    c.frame(d.bootstrapRegister({ device_info: { chip: 'ESP32-S3', mac: 'AA:AA:AA:AA:AA:AA', firmware: 'v1', flash_id: 'x' } }));
     h.commit();
     expect(c.ofType('error').map((e) => e.code)).toEqual(['key_mismatch']);
-    expect(c.closed?.code).toBe(4006);
-    expect(h.store.bootstrapDeviceByMac(d.mac)?.child_pub_key).toBe(d.pubKey);
-    expect(h.store.getBootstrapDevice(impostor.pubKey)).toBeUndefined();
-    const audit = h.store.auditLog().find((a) => a.outcome === 'refused:key_mismatch')!;
-    expect(audit).toMatchObject({ action: 'bootstrap_register', auth_domain: 'device', source_ip: '10.9.9.9', payload_json: { mac: d.mac, presented_key: impostor.pubKey, pinned_key: d.pubKey } });
-    expect(alerts()).toEqual([expect.objectContaining({ kind: 'key_mismatch', mac: d.mac, presented_key: impostor.pubKey, pinned_key: d.pubKey, remote: '10.9.9.9', app_id: '' })]);
-    expect(h.hub.bootstrap.stats.keyMismatch).toBe(1);
+    expect(h.store.getBootstrapDevice(d.pubKey)?.mac).toBe(d.mac);
+  });
+});
+
+describe('first-contact budgets', () => {
+  it('a full awaiting table answers bootstrap_full and closes 4004, storing nothing; a known device still comes back', () => {
+    h = makeHarness({ bootstrapTtlMs: 60_000, bootstrapMaxAwaiting: 3 });
+    intent();
+    const held = [firstContact('10.0.0.1'), firstContact('10.0.0.2')];
+    // Two in the same turn: the uncommitted one counts too.
+    const a = connectFrom('10.0.0.3');
+    const b = connectFrom('10.0.0.4');
+    const da = device();
+    const db = device();
+    a.frame(da.bootstrapRegister());
+    b.frame(db.bootstrapRegister());
+    h.commit();
+    expect((a.last() as { type: string }).type).toBe('bootstrap_pending');
+    expect(b.ofType('error').map((e) => e.code)).toEqual(['bootstrap_full']);
+    expect(b.closed?.code).toBe(4004);
+    expect(h.store.getBootstrapDevice(db.pubKey)).toBeUndefined();
+    expect(h.store.countBootstrapDevices('awaiting')).toBe(3);
+    expect(h.hub.bootstrap.stats.full).toBe(1);
+    const again = connectFrom('10.0.0.1');
+    again.frame(held[0]!.d.bootstrapRegister());
+    h.commit();
+    expect((again.last() as { type: string }).type).toBe('bootstrap_pending');
+  });
+
+  it('a global rate on top of the per-address one: many addresses together are dropped past it', () => {
+    h = makeHarness({ bootstrapTtlMs: 60_000, bootstrapGlobalPerMinute: 5 });
+    intent();
+    const socks = Array.from({ length: 8 }, (_, i) => connectFrom(`10.1.0.${i + 1}`));
+    socks.forEach((c) => c.frame(device().bootstrapRegister()));
+    h.commit();
+    expect(socks.filter((c) => c.ofType('bootstrap_pending' as never).length === 1)).toHaveLength(5);
+    const limited = socks.filter((c) => c.ofType('error').some((e) => e.code === 'rate_limited'));
+    expect(limited).toHaveLength(3);
+    expect(limited[0]!.ofType('error')[0]!.message).toContain('from all addresses');
+    expect(h.store.listBootstrapDevices()).toHaveLength(5);
+    h.clock.advance(12_000); // 5 a minute: one more after 12 s
+    const later = connectFrom('10.1.0.99');
+    later.frame(device().bootstrapRegister());
+    h.commit();
+    expect((later.last() as { type: string }).type).toBe('bootstrap_pending');
+  });
+
+  it('expired rows are deleted once their retention has passed', () => {
+    h = makeHarness({ bootstrapTtlMs: 60_000, bootstrapRetentionMs: 120_000 });
+    intent(3_600_000);
+    const { d } = firstContact();
+    h.clock.advance(61_000);
+    h.commit();
+    expect(h.store.getBootstrapDevice(d.pubKey)?.status).toBe('expired');
+    h.clock.advance(60_000);
+    h.commit();
+    expect(h.store.getBootstrapDevice(d.pubKey)?.status).toBe('expired'); // 60 s after expiry: kept
+    h.clock.advance(61_000);
+    h.commit();
+    expect(h.store.getBootstrapDevice(d.pubKey)).toBeUndefined();
+    expect(h.hub.bootstrap.stats.purged).toBe(1);
   });
 });
 

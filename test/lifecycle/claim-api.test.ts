@@ -69,7 +69,7 @@ describe('claim intents', () => {
     // Once the parent registers intent, the next attempt is held for claim.
     await api(gw, parent, 'POST', '/api/v1/claim-intents', {});
     await next(d.device, 'pending');
-    expect(gw.store.bootstrapDeviceByMac(d.mac)?.status).toBe('awaiting');
+    expect(gw.store.bootstrapDevicesByMac(d.mac)[0]?.status).toBe('awaiting');
   });
 });
 
@@ -143,7 +143,7 @@ describe('POST /api/v1/claim', () => {
     const row = gw.store.auditLog({ target_app_id: appId })[0]!;
     expect(row).toMatchObject({ action: 'claim', outcome: 'refused:403', auth_domain: 'tree', source_app_id: stranger.appId });
     expect(gw.store.getApp(appId)).toBeUndefined();
-    expect(gw.store.bootstrapDeviceByMac(d.mac)?.status).toBe('awaiting');
+    expect(gw.store.bootstrapDevicesByMac(d.mac)[0]?.status).toBe('awaiting');
     const outside = await api(gw, parent, 'POST', '/api/v1/claim', { parentId: stranger.appId, childMac: d.mac, appId, appName: 'x' });
     expect(outside.status).toBe(403);
     const open = await api(gw, parent, 'POST', '/api/v1/claim', { parentId: parent.appId, childMac: d.mac, appId, appName: 'x', newConfig: { secLevel: 'open' } });
@@ -155,7 +155,7 @@ describe('POST /api/v1/claim', () => {
     const d = await awaiting();
     const res = await api(gw, parent, 'DELETE', `/api/v1/bootstrap-devices/${d.mac}`);
     expect(res.status).toBe(200);
-    expect(gw.store.bootstrapDeviceByMac(d.mac)).toBeUndefined();
+    expect(gw.store.bootstrapDevicesByMac(d.mac)[0]).toBeUndefined();
     const d2 = await awaiting();
     await api(gw, parent, 'POST', '/api/v1/claim', { parentId: parent.appId, childMac: d2.mac, appId: crypto.randomUUID(), appName: 'y' });
     expect((await api(gw, parent, 'DELETE', `/api/v1/bootstrap-devices/${d2.mac}`)).status).toBe(409);

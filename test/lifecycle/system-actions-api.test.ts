@@ -111,6 +111,17 @@ describe('migrate and provision', () => {
     expect(refusals).toEqual(['migrate', 'provision']);
   });
 
+  it('provision to a new parent needs rights over that parent too: moving into a stranger\'s tree is 403, nothing sent', async () => {
+    const { app: stranger, link } = await parentApp(gw, null, 'stranger');
+    links.push(link);
+    const res = await api(gw, parent, 'POST', `/api/v1/apps/${appId}/provision`, { parentId: stranger.appId });
+    expect(res.status).toBe(403);
+    expect(res.body.error.message).toContain('not in the subtree of the caller');
+    expect(controlsSent()).toEqual([]);
+    expect(gw.store.getApp(appId)?.parent_id).toBe(parent.appId);
+    expect(gw.store.auditLog({ target_app_id: appId }).filter((a) => a.outcome === 'refused:403').map((a) => a.action)).toEqual(['provision']);
+  });
+
   it('provision: nothing to change, a cycle, an unknown parent, a new gateway without its key: 400/404, nothing sent', async () => {
     const url = `/api/v1/apps/${appId}/provision`;
     expect((await api(gw, parent, 'POST', url, {})).status).toBe(400);

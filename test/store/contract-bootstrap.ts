@@ -1,7 +1,8 @@
 /**
- * Store contract for the bootstrap tier (migration v5): bootstrap devices with
- * their TOFU pin (one key per MAC), claims (one device per app), expiry, and
- * claim intents.
+ * Store contract for the bootstrap tier (migrations v5 and v10): bootstrap
+ * devices, the pin made at claim and scoped to the claiming parent key (one
+ * claimed key per MAC and parent key; first contacts pin nothing), claims
+ * (one device per app), expiry and retention, and claim intents.
  */
 import { expect, it } from 'vitest';
 import type { BootstrapDeviceRow } from '../../gateway/store/bootstrap-types.js';
@@ -31,7 +32,13 @@ export function bootstrapContract(s: () => GatewayStore): void {
     seed(s(), (w) => (w.insertBootstrapDevice(a), w.insertBootstrapDevice(b)));
     expect(s().getBootstrapDevice('ed25519:A')).toEqual(a);
     expect(s().getBootstrapDevice('ed25519:B')).toEqual(b);
-    expect(s().bootstrapDeviceByMac(MAC2)?.child_pub_key).toBe('ed25519:B');
+    expect(s().bootstrapDevicesByMac(MAC2).map((r) => r.child_pub_key)).toEqual(['ed25519:B']);
+    expect(s().bootstrapDevicesByMac(MAC2, 'ed25519:OTHER')).toEqual([]);
+    expect(s().pinnedBootstrapDevice(MAC2, PARENT)?.child_pub_key).toBe('ed25519:B');
+    expect(s().pinnedBootstrapDevice(MAC1, PARENT)).toBeUndefined(); // awaiting: no pin
+    expect(s().countBootstrapDevices('awaiting')).toBe(1);
+    expect(s().countBootstrapDevices('claimed')).toBe(1);
+    expect(s().countBootstrapDevices('expired')).toBe(0);
     expect(s().bootstrapDeviceByApp(uuid(7))?.mac).toBe(MAC2);
     expect(s().bootstrapDeviceByApp(uuid(8))).toBeUndefined();
     expect(s().listBootstrapDevices().map((r) => r.child_pub_key)).toEqual(['ed25519:B', 'ed25519:A']);
@@ -40,11 +47,27 @@ export function bootstrapContract(s: () => GatewayStore): void {
     expect(s().listBootstrapDevices({ limit: 1 })).toHaveLength(1);
   });
 
-  it('pins a MAC to one key: a second key for the same MAC is refused, storing nothing', () => {
+  it('first contacts pin nothing: several keys may present one MAC, under one parent key or several; a key is one row', () => {
     seed(s(), (w) => w.insertBootstrapDevice(device('ed25519:A', MAC1)));
-    expect(() => seed(s(), (w) => w.insertBootstrapDevice(device('ed25519:EVIL', MAC1)))).toThrow(/UNIQUE constraint failed/);
+    seed(s(), (w) => w.insertBootstrapDevice(device('ed25519:EVIL', MAC1, { first_seen: iso(1) })));
+    seed(s(), (w) => w.insertBootstrapDevice(device('ed25519:E2', MAC1, { first_seen: iso(2), parent_pub_key: 'ed25519:STRANGER' })));
     expect(() => seed(s(), (w) => w.insertBootstrapDevice(device('ed25519:A', MAC2)))).toThrow(/UNIQUE constraint failed/);
-    expect(s().listBootstrapDevices().map((r) => [r.child_pub_key, r.mac])).toEqual([['ed25519:A', MAC1]]);
+    expect(s().bootstrapDevicesByMac(MAC1).map((r) => r.child_pub_key)).toEqual(['ed25519:A', 'ed25519:EVIL', 'ed25519:E2']);
+    expect(s().bootstrapDevicesByMac(MAC1, PARENT).map((r) => r.child_pub_key)).toEqual(['ed25519:A', 'ed25519:EVIL']);
+  });
+
+  it('the pin: one claimed key per (MAC, parent key); a claim under another parent key never collides with it', () => {
+    const claimed = (n: number) => ({ status: 'claimed' as const, claimed_app_id: uuid(n) });
+    seed(s(), (w) => {
+      w.insertBootstrapDevice(device('ed25519:A', MAC1, claimed(1)));
+      w.insertBootstrapDevice(device('ed25519:B', MAC1));
+      w.insertBootstrapDevice(device('ed25519:S', MAC1, { parent_pub_key: 'ed25519:STRANGER', ...claimed(2) }));
+    });
+    expect(() => seed(s(), (w) => w.updateBootstrapDevice('ed25519:B', claimed(3)))).toThrow(/UNIQUE constraint failed/);
+    expect(() => seed(s(), (w) => w.insertBootstrapDevice(device('ed25519:C', MAC1, claimed(4))))).toThrow(/UNIQUE constraint failed/);
+    expect(s().getBootstrapDevice('ed25519:B')?.status).toBe('awaiting');
+    expect(s().pinnedBootstrapDevice(MAC1, PARENT)?.child_pub_key).toBe('ed25519:A');
+    expect(s().pinnedBootstrapDevice(MAC1, 'ed25519:STRANGER')?.child_pub_key).toBe('ed25519:S');
   });
 
   it('one device per claimed app; an unknown status is refused', () => {
@@ -73,9 +96,22 @@ export function bootstrapContract(s: () => GatewayStore): void {
     expect(s().getBootstrapDevice('ed25519:C')?.status).toBe('awaiting');
     expect(s().transaction((w) => w.deleteBootstrapDevice('ed25519:A'))).toBe(true);
     expect(s().transaction((w) => w.deleteBootstrapDevice('ed25519:A'))).toBe(false);
-    // The pin is gone with the row: another key may now take the MAC.
     seed(s(), (w) => w.insertBootstrapDevice(device('ed25519:NEW', MAC1)));
-    expect(s().bootstrapDeviceByMac(MAC1)?.child_pub_key).toBe('ed25519:NEW');
+    expect(s().bootstrapDevicesByMac(MAC1).map((r) => r.child_pub_key)).toEqual(['ed25519:NEW']);
+  });
+
+  it('deletes expired devices after their retention only; awaiting and claimed rows stay', () => {
+    seed(s(), (w) => {
+      w.insertBootstrapDevice(device('ed25519:A', MAC1, { expires_at: iso(10), status: 'expired' }));
+      w.insertBootstrapDevice(device('ed25519:B', MAC2, { expires_at: iso(20), status: 'expired' }));
+      w.insertBootstrapDevice(device('ed25519:C', MAC1, { expires_at: iso(5) }));
+      w.insertBootstrapDevice(device('ed25519:D', MAC2, { expires_at: iso(5), status: 'claimed', claimed_app_id: uuid(3) }));
+    });
+    expect(s().transaction((w) => w.deleteExpiredBootstrapDevices(iso(9)))).toBe(0);
+    expect(s().transaction((w) => w.deleteExpiredBootstrapDevices(iso(10)))).toBe(1);
+    expect(s().listBootstrapDevices().map((r) => r.child_pub_key).sort()).toEqual(['ed25519:B', 'ed25519:C', 'ed25519:D']);
+    expect(s().transaction((w) => w.deleteExpiredBootstrapDevices(iso(100)))).toBe(1);
+    expect(s().countBootstrapDevices('expired')).toBe(0);
   });
 
   it('keeps one claim intent per parent key; a new one replaces it; a rollback leaves none', () => {

@@ -214,6 +214,23 @@ describe('migration v4 (encrypted tier)', () => {
   });
 });
 
+describe('migration v10 (pins at claim, per parent key)', () => {
+  it('keeps every first-contact row; afterwards a MAC takes several unclaimed keys and one claimed key per parent key', () => {
+    const db = new BetterSqlite(':memory:');
+    migrate(db, MIGRATIONS.filter((m) => m.version <= 8));
+    const ins = db.prepare(`INSERT INTO bootstrap_devices (child_pub_key, mac, parent_pub_key, status, first_seen, last_seen, expires_at) VALUES (?, ?, ?, ?, 't', 't', 't')`);
+    ins.run('k1', 'AA:BB:CC:DD:EE:01', 'p1', 'claimed');
+    expect(() => ins.run('k2', 'AA:BB:CC:DD:EE:01', 'p2', 'awaiting')).toThrow(/UNIQUE/); // v5: one key per MAC, whoever came first
+    expect(migrate(db, MIGRATIONS.filter((m) => m.version <= 10))).toEqual([9, 10]);
+    ins.run('k2', 'AA:BB:CC:DD:EE:01', 'p2', 'awaiting');
+    ins.run('k3', 'AA:BB:CC:DD:EE:01', 'p1', 'awaiting');
+    ins.run('k4', 'AA:BB:CC:DD:EE:01', 'p2', 'claimed');
+    expect(() => ins.run('k5', 'AA:BB:CC:DD:EE:01', 'p1', 'claimed')).toThrow(/UNIQUE/);
+    expect(db.prepare('SELECT child_pub_key FROM bootstrap_devices ORDER BY child_pub_key').pluck().all()).toEqual(['k1', 'k2', 'k3', 'k4']);
+    db.close();
+  });
+});
+
 describe('migration v8 (messages keyed by app_ref)', () => {
   function atVersion7(): BetterSqlite.Database {
     const db = new BetterSqlite(':memory:');
@@ -235,7 +252,7 @@ describe('migration v8 (messages keyed by app_ref)', () => {
   it('keeps every row, its id and the AUTOINCREMENT high-water mark; the view and the cascade work by app_ref', () => {
     const db = atVersion7();
     const before = db.prepare('SELECT id, app_id, direction, msg_type, seq, payload_json FROM messages ORDER BY id').all();
-    expect(migrate(db)).toEqual(MIGRATIONS.filter((m) => m.version > 7).map((m) => m.version));
+    expect(migrate(db, MIGRATIONS.filter((m) => m.version <= 8))).toEqual([8]);
     expect(db.prepare('SELECT id, app_id, direction, msg_type, seq, payload_json FROM messages ORDER BY id').all()).toEqual(before);
     const refs = db.prepare('SELECT app_id, app_ref FROM apps ORDER BY app_id').all() as Array<{ app_id: string; app_ref: number }>;
     expect(new Set(refs.map((r) => r.app_ref)).size).toBe(2);

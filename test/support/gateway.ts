@@ -8,7 +8,7 @@ import { defaultConfig, type GatewayConfig } from '../../gateway/config.js';
 
 export async function withGateway(overrides: Partial<GatewayConfig> = {}): Promise<RunningGateway & { dataDir: string; cleanup(): Promise<void> }> {
   const dataDir = overrides.dataDir ?? mkdtempSync(join(tmpdir(), 'trails-gw-'));
-  const gw = await startGateway({ ...defaultConfig(), dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', ...overrides });
+  const gw = await startGateway({ ...defaultConfig(), dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', registration: 'open', ...overrides });
   return Object.assign(gw, {
     dataDir,
     async cleanup() {

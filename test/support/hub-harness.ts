@@ -26,7 +26,7 @@ export class FakeConnection implements Connection {
   readonly binary: Uint8Array[] = [];
   closed?: { code: number; reason: string };
 
-  constructor(private readonly hub: DeviceHub, readonly secure = false, readonly remote = '127.0.0.1') {}
+  constructor(private readonly hub: DeviceHub, readonly secure = false, readonly remote = '127.0.0.1', readonly joinToken?: string) {}
 
   send(frame: ServerFrame): void {
     this.sent.push(frame);
@@ -76,6 +76,8 @@ export interface Harness {
   serverKeys: Ed25519KeyPair;
   events: GatewayEvent[];
   connect(secure?: boolean): FakeConnection;
+  /** A connection whose upgrade URL carried ?join=TOKEN (the registration gate). */
+  connectJoin(joinToken: string, remote?: string): FakeConnection;
   /** A new connection on which `d` has registered (and the registration is committed). */
   registered(d?: Device): { c: FakeConnection; d: Device };
   commit(): void;
@@ -101,6 +103,11 @@ export function makeHarness(options: Partial<HubOptions> = {}, store: GatewaySto
     events,
     connect(secure = false) {
       const c = new FakeConnection(hub, secure);
+      hub.onOpen(c);
+      return c;
+    },
+    connectJoin(joinToken: string, remote = '127.0.0.1') {
+      const c = new FakeConnection(hub, false, remote, joinToken);
       hub.onOpen(c);
       return c;
     },

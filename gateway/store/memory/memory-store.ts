@@ -22,7 +22,7 @@ import type {
   StoreWriter,
 } from '../types.js';
 import { PENDING_CONTROL, isOverdue, jsonCopy, take } from '../sqlite/rows.js';
-import type { BootstrapDeviceRow, BootstrapFilter, ClaimIntentRow } from '../bootstrap-types.js';
+import type { BootstrapDeviceRow, BootstrapFilter, BootstrapStatus, ClaimIntentRow } from '../bootstrap-types.js';
 import { bootstrapRead } from './memory-bootstrap.js';
 import { MemoryWriter, byCreated, cloneState, emptyState, key, newestFirst, seqKey, type State } from './memory-writer.js';
 
@@ -203,8 +203,16 @@ export class MemoryStore implements GatewayStore {
     return bootstrapRead.get(this.live(), childPubKey);
   }
 
-  bootstrapDeviceByMac(mac: string): BootstrapDeviceRow | undefined {
-    return bootstrapRead.byMac(this.live(), mac);
+  bootstrapDevicesByMac(mac: string, parentPubKey?: string): BootstrapDeviceRow[] {
+    return bootstrapRead.byMac(this.live(), mac, parentPubKey);
+  }
+
+  pinnedBootstrapDevice(mac: string, parentPubKey: string): BootstrapDeviceRow | undefined {
+    return bootstrapRead.pinned(this.live(), mac, parentPubKey);
+  }
+
+  countBootstrapDevices(status: BootstrapStatus): number {
+    return bootstrapRead.count(this.live(), status);
   }
 
   bootstrapDeviceByApp(appId: string): BootstrapDeviceRow | undefined {

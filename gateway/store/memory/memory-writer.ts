@@ -297,6 +297,10 @@ export class MemoryWriter implements StoreWriter {
     return bootstrapWrite.expire(this.st(), now);
   }
 
+  deleteExpiredBootstrapDevices(before: string): number {
+    return bootstrapWrite.deleteExpired(this.st(), before);
+  }
+
   putClaimIntent(row: ClaimIntentRow): void {
     bootstrapWrite.putIntent(this.st(), row);
   }

@@ -5,7 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { JsonValue } from '../../protocol/frames.js';
-import type { BootstrapDeviceRow, BootstrapFilter, BootstrapPatch, BootstrapReader, BootstrapWriter, ClaimIntentRow } from '../bootstrap-types.js';
+import type { BootstrapDeviceRow, BootstrapStatus, BootstrapFilter, BootstrapPatch, BootstrapReader, BootstrapWriter, ClaimIntentRow } from '../bootstrap-types.js';
 import { BOOTSTRAP_COLUMNS } from '../bootstrap-types.js';
 import { jsonText, limitOf, parseJson } from './rows.js';
 
@@ -50,6 +50,18 @@ CREATE TABLE claim_intents (
 ) WITHOUT ROWID;
 `;
 
+/**
+ * Migration v10: the pin moves from first contact to the claim, and is
+ * scoped to the parent key that claims (docs/PROTOCOL.md "Pins"). A MAC may
+ * have several unclaimed rows; among claimed rows (mac, parent_pub_key) is
+ * unique.
+ */
+export const BOOTSTRAP_PINS_MIGRATION = `
+DROP INDEX idx_bootstrap_mac;
+CREATE INDEX idx_bootstrap_mac ON bootstrap_devices(mac, parent_pub_key);
+CREATE UNIQUE INDEX idx_bootstrap_pin ON bootstrap_devices(mac, parent_pub_key) WHERE status = 'claimed';
+`;
+
 const PATCHABLE: ReadonlySet<string> = new Set(BOOTSTRAP_COLUMNS.filter((c) => c !== 'child_pub_key' && c !== 'mac' && c !== 'first_seen'));
 const INSERT = `INSERT INTO bootstrap_devices (${BOOTSTRAP_COLUMNS.join(', ')}) VALUES (${BOOTSTRAP_COLUMNS.map(() => '?').join(', ')})`;
 
@@ -81,9 +93,20 @@ export class SqliteBootstrapReader implements BootstrapReader {
     return r && deviceFromRow(r);
   }
 
-  bootstrapDeviceByMac(mac: string): BootstrapDeviceRow | undefined {
-    const r = this.q('SELECT * FROM bootstrap_devices WHERE mac = ?').get(mac) as Raw | undefined;
+  bootstrapDevicesByMac(mac: string, parentPubKey?: string): BootstrapDeviceRow[] {
+    const rows = parentPubKey === undefined
+      ? this.q('SELECT * FROM bootstrap_devices WHERE mac = ? ORDER BY first_seen, child_pub_key').all(mac)
+      : this.q('SELECT * FROM bootstrap_devices WHERE mac = ? AND parent_pub_key = ? ORDER BY first_seen, child_pub_key').all(mac, parentPubKey);
+    return (rows as Raw[]).map(deviceFromRow);
+  }
+
+  pinnedBootstrapDevice(mac: string, parentPubKey: string): BootstrapDeviceRow | undefined {
+    const r = this.q(`SELECT * FROM bootstrap_devices WHERE mac = ? AND parent_pub_key = ? AND status = 'claimed'`).get(mac, parentPubKey) as Raw | undefined;
     return r && deviceFromRow(r);
+  }
+
+  countBootstrapDevices(status: BootstrapStatus): number {
+    return this.q('SELECT count(*) FROM bootstrap_devices WHERE status = ?').pluck().get(status) as number;
   }
 
   bootstrapDeviceByApp(appId: string): BootstrapDeviceRow | undefined {
@@ -130,6 +153,10 @@ export class SqliteBootstrapWriter implements BootstrapWriter {
       .all(now) as string[];
     if (keys.length > 0) this.q(`UPDATE bootstrap_devices SET status = 'expired' WHERE status = 'awaiting' AND expires_at <= ?`).run(now);
     return keys;
+  }
+
+  deleteExpiredBootstrapDevices(before: string): number {
+    return this.q(`DELETE FROM bootstrap_devices WHERE status = 'expired' AND expires_at <= ?`).run(before).changes;
   }
 
   putClaimIntent(row: ClaimIntentRow): void {

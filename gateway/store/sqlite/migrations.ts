@@ -10,7 +10,7 @@
  * reused, so a message id keeps meaning one message).
  */
 import type Database from 'better-sqlite3';
-import { BOOTSTRAP_MIGRATION } from './bootstrap-sql.js';
+import { BOOTSTRAP_MIGRATION, BOOTSTRAP_PINS_MIGRATION } from './bootstrap-sql.js';
 
 export interface Migration {
   readonly version: number;
@@ -337,6 +337,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'one_message_index', up: ONE_MESSAGE_INDEX },
   { version: 8, name: 'message_app_ref', up: MESSAGE_APP_REF },
   { version: 9, name: 'audit_count', up: AUDIT_COUNT },
+  // Pins at claim, scoped to the claiming parent key; several first contacts per MAC (bootstrap-sql.ts).
+  { version: 10, name: 'bootstrap_pins', up: BOOTSTRAP_PINS_MIGRATION },
 ];
 
 /**

@@ -37,7 +37,7 @@ import { SqliteWriter } from './sqlite-writer.js';
 import { SyncPipeline, type FileSync } from './wal-sync.js';
 import { WorkerFileSync } from './wal-sync-worker.js';
 import { SqliteBootstrapReader } from './bootstrap-sql.js';
-import type { BootstrapDeviceRow, BootstrapFilter, ClaimIntentRow } from '../bootstrap-types.js';
+import type { BootstrapDeviceRow, BootstrapFilter, BootstrapStatus, ClaimIntentRow } from '../bootstrap-types.js';
 
 type Stmt = Database.Statement;
 type Raw = Record<string, unknown>;
@@ -303,8 +303,16 @@ export class SqliteStore implements GatewayStore {
     return this.boot.getBootstrapDevice(childPubKey);
   }
 
-  bootstrapDeviceByMac(mac: string): BootstrapDeviceRow | undefined {
-    return this.boot.bootstrapDeviceByMac(mac);
+  bootstrapDevicesByMac(mac: string, parentPubKey?: string): BootstrapDeviceRow[] {
+    return this.boot.bootstrapDevicesByMac(mac, parentPubKey);
+  }
+
+  pinnedBootstrapDevice(mac: string, parentPubKey: string): BootstrapDeviceRow | undefined {
+    return this.boot.pinnedBootstrapDevice(mac, parentPubKey);
+  }
+
+  countBootstrapDevices(status: BootstrapStatus): number {
+    return this.boot.countBootstrapDevices(status);
   }
 
   bootstrapDeviceByApp(appId: string): BootstrapDeviceRow | undefined {

@@ -220,6 +220,10 @@ export class SqliteWriter implements StoreWriter {
     return this.boot.expireBootstrapDevices(now);
   }
 
+  deleteExpiredBootstrapDevices(before: string): number {
+    return this.boot.deleteExpiredBootstrapDevices(before);
+  }
+
   putClaimIntent(row: ClaimIntentRow): void {
     this.boot.putClaimIntent(row);
   }

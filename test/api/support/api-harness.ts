@@ -36,7 +36,7 @@ export function cleanDirs(): void {
 }
 
 export function testConfig(over: Partial<GatewayConfig> = {}): GatewayConfig {
-  return { ...defaultConfig(), dataDir: tempDir(), host: '127.0.0.1', port: 0, logLevel: 'silent', heartbeatMs: 0, ...over };
+  return { ...defaultConfig(), dataDir: tempDir(), host: '127.0.0.1', port: 0, logLevel: 'silent', heartbeatMs: 0, registration: 'open', ...over };
 }
 
 export async function startTestGateway(over: Partial<GatewayConfig> = {}): Promise<RunningGateway> {
