@@ -14,7 +14,7 @@ import type { EventBus } from '../events.js';
 import { TokenBucket } from '../core/rate-limit.js';
 import { parseClientFrame } from '../protocol/parse.js';
 import type { ClientFrame, ErrorCode, ServerFrame } from '../protocol/frames.js';
-import { CloseCode } from '../protocol/frames.js';
+import { CloseCode, FINAL_REFUSALS } from '../protocol/frames.js';
 import type { GatewayStore } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { GroupCommitter } from './group-commit.js';
@@ -193,10 +193,20 @@ export class DeviceHub {
     else state.conn.send(frame);
   }
 
+  /**
+   * Answers a refused frame with an error frame. A refusal of an app that
+   * retrying will not change (FINAL_REFUSALS) on a socket left carrying no
+   * app also closes the socket with that refusal's final close code (4400–4499),
+   * the refused app named in the reason, so a well-behaved client stops.
+   */
   reject(state: ConnState, code: ErrorCode, message: string, ctx: { app_id?: string; seq?: number; correlation_id?: string } = {}): void {
     this.stats.rejected++;
     state.errors++;
     this.send(state, { type: 'error', code, message, ...ctx });
+    const finalClose = FINAL_REFUSALS[code];
+    if (finalClose && ctx.app_id && state.apps.size === 0 && !state.bootstrap && !state.closed) {
+      return state.conn.close(finalClose, `${code} ${ctx.app_id}`.slice(0, 120));
+    }
     if (state.errors > this.options.maxErrors) state.conn.close(CloseCode.tooManyErrors, 'too many protocol errors');
   }
 

@@ -172,7 +172,7 @@ describe('bootstrap_register', () => {
 });
 
 describe('TOFU pin', () => {
-  it('the same MAC with another key: key_mismatch, closed 4006, an audit row and an alert; nothing stored', () => {
+  it('the same MAC with another key: key_mismatch, closed 4403, an audit row and an alert; nothing stored', () => {
     intent();
     const d = device();
     connectFrom('10.0.0.5').frame(d.bootstrapRegister());
@@ -182,7 +182,7 @@ describe('TOFU pin', () => {
     c.frame(impostor.bootstrapRegister());
     h.commit();
     expect(c.ofType('error').map((e) => e.code)).toEqual(['key_mismatch']);
-    expect(c.closed?.code).toBe(4006);
+    expect(c.closed?.code).toBe(4403);
     expect(h.store.bootstrapDeviceByMac(d.mac)?.child_pub_key).toBe(d.pubKey);
     expect(h.store.getBootstrapDevice(impostor.pubKey)).toBeUndefined();
     const audit = h.store.auditLog().find((a) => a.outcome === 'refused:key_mismatch')!;
