@@ -24,6 +24,7 @@ import { RequestAuthenticator } from './auth/authenticator.js';
 import type { Ed25519KeyPair } from './crypto/ed25519.js';
 import { registerApi } from './api/plugin.js';
 import { WatchServer } from './api/watch.js';
+import { ActivityLog } from './device/activity-log.js';
 
 export interface RunningGateway {
   readonly config: GatewayConfig;
@@ -105,11 +106,14 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       bootstrapBurst: config.bootstrapBurst,
     },
   });
+  // Devices connecting, registering, crashing, claimed, cancelled: one info line each, summarised under load.
+  const activity = new ActivityLog(clock, (level, line, fields) => log[level](fields, line), (id) => store.getApp(id));
+  events.subscribe((e) => activity.onEvent(e));
   let ready = false;
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   // 5 ms slices: under full load a turn then lasts a few milliseconds, so new
   // connections (one accepted per turn) keep coming in (turn-slicer.ts).
-  const devices = new DeviceServer(hub, { maxPayload: config.maxFrameBytes, heartbeatMs: config.heartbeatMs, maxConnections: config.maxConnections, sliceMs: 5 });
+  const devices = new DeviceServer(hub, { maxPayload: config.maxFrameBytes, heartbeatMs: config.heartbeatMs, maxConnections: config.maxConnections, sliceMs: 5, onAccept: (remote) => activity.connected(remote) });
   const { app: http, upgrades } = buildHttp({
     logger: log,
     ...(tls ? { tls } : {}),
@@ -130,6 +134,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
 
   hub.start();
   auth.start();
+  activity.start();
   // A deep accept queue: after a restart every device reconnects at once, and
   // Node accepts one connection per event-loop turn (backoff and jitter spread them).
   await http.listen({ host: config.host, port: config.port, backlog: 4096 });
@@ -143,6 +148,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const stop = async (): Promise<void> => {
     hub.stop();
     auth.stop();
+    activity.stop();
     watch.close();
     devices.close();
     await http.close();
