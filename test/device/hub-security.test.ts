@@ -79,6 +79,8 @@ describe('signed tier', () => {
     expect(c2.closed).toEqual({ code: 4426, reason: `tier_mismatch ${d.appId}` });
     const c3 = h.connect();
     c3.frame({ type: 're_register', app_id: d.appId, last_seq: 0, pub_key: d.pubKey, sig: null });
+    expect(c3.sent).toEqual([]); // a repeat refusal to this address is held (refusal-pacer.ts)
+    h.clock.advance(500);
     expect([...c2.ofType('error'), ...c3.ofType('error')].map((e) => e.code)).toEqual(['tier_mismatch', 'tier_mismatch']);
     expect(c3.closed?.code).toBe(4426);
     c2 = h.connect();
@@ -98,6 +100,7 @@ describe('signed tier', () => {
     expect(c.closed).toEqual({ code: 4403, reason: `app_owned ${d.appId}` });
     const c2 = h.connect();
     c2.frame(thief.reRegister());
+    h.clock.advance(500);
     expect([...c.ofType('error'), ...c2.ofType('error')].map((e) => e.code)).toEqual(['app_owned', 'app_owned']);
     expect(c2.closed?.code).toBe(4403);
     expect(h.store.getApp(d.appId)?.pub_key).toBe(d.pubKey);
