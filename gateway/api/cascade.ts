@@ -96,9 +96,14 @@ export class CascadeCanceller {
     const report = (outcome: NodeOutcome, extra: Partial<NodeReport> = {}): NodeReport => ({
       ...base, outcome, ms: this.hub.now() - t0, status: this.statusOf(m.row.app_id) ?? m.row.status, ...extra,
     });
-    const status = this.statusOf(m.row.app_id);
+    let status = this.statusOf(m.row.app_id);
     if (!status || isFinal(status)) return report('already_terminal');
-    if (status === 'scheduled' && (await this.cancelUnstarted(m.row))) return report('cancelled');
+    if (status === 'scheduled') {
+      if (await this.cancelUnstarted(m.row)) return report('cancelled');
+      // It started meanwhile: cancelled like any other node, from its status now.
+      status = this.statusOf(m.row.app_id);
+      if (!status || isFinal(status)) return report('already_terminal');
+    }
     const payload = { reason: req.reason, cascade: req.cascade, initiated_by: req.initiatedBy, grace_seconds: req.graceMs / 1000 };
     let sent: { correlationId: string; done: Promise<ControlOutcome> };
     try {

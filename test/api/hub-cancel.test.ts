@@ -5,6 +5,7 @@
  * meanwhile is undeliverable; control events carry the app's tree position.
  */
 import { describe, expect, it } from 'vitest';
+import { CascadeCanceller } from '../../gateway/api/cascade.js';
 import { Device, makeHarness } from '../support/hub-harness.js';
 
 describe('cancel in the hub', () => {
@@ -143,5 +144,39 @@ describe('cancel in the hub', () => {
     expect(await untouched).toBe(false);
     expect(h.store.getApp(finished)?.status).toBe('done');
     expect(await h.hub.controls.markCancelled(crypto.randomUUID())).toBe(false);
+  });
+
+  it('a declared child is cancelled at once, with no control; one that registers before the write is cancelled like a live node', async () => {
+    const h = makeHarness();
+    const { d: parent } = h.registered();
+    const idle = crypto.randomUUID();
+    const racing = new Device(crypto.randomUUID(), 'open', parent.appId);
+    h.store.transaction((w) => {
+      w.insertApp({ app_id: idle, parent_id: parent.appId, app_name: 'idle', status: 'scheduled', start_deadline: 1 });
+      w.insertApp({ app_id: racing.appId, parent_id: parent.appId, app_name: 'racing', status: 'scheduled', start_deadline: 600 });
+    });
+    const canceller = new CascadeCanceller(h.hub);
+    const c = h.connect();
+    const idleRun = canceller.run({ rootId: idle, cascade: false, graceMs: 1000, reason: 'x', initiatedBy: 'admin' });
+    const raceRun = canceller.run({ rootId: racing.appId, cascade: false, graceMs: 1000, reason: 'x', initiatedBy: 'admin' });
+    // The child registers in the same turn, before the cancel's write commits.
+    c.frame(racing.register());
+    h.commit();
+    const idleReport = await idleRun;
+    expect(idleReport.nodes).toEqual([expect.objectContaining({ app_id: idle, outcome: 'cancelled', status: 'cancelled' })]);
+    expect(idleReport.nodes[0]!.correlation_id).toBeUndefined();
+    expect(h.store.getApp(idle)?.metadata_json).toEqual({ cancelled_before_start: true });
+    await Promise.resolve();
+    h.commit();
+    const control = c.ofType('control')[0]!;
+    expect(control).toMatchObject({ app_id: racing.appId, action: 'cancel' });
+    c.frame(racing.controlResponse(control.correlation_id, { ack: true }));
+    h.commit();
+    expect((await raceRun).nodes).toEqual([expect.objectContaining({ app_id: racing.appId, outcome: 'cancelled', status: 'cancelled' })]);
+    // Past its deadline the idle child stays cancelled: no start_failed, no crash.
+    h.clock.advance(5000);
+    h.commit();
+    expect(h.store.getApp(idle)?.status).toBe('cancelled');
+    expect(h.store.crashes({ app_id: idle })).toEqual([]);
   });
 });
