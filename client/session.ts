@@ -17,6 +17,7 @@
 import type { KeyObject } from 'node:crypto';
 import { privateKeyObject, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
 import type { AckFrame, ControlFrame, ErrorCode, ErrorFrame, JsonValue, MsgType, ProcessInfo, RegisteredFrame, ServerFrame } from '../gateway/protocol/frames.js';
+import { CloseCode, isFinalClose } from '../gateway/protocol/frames.js';
 import { encodePublicKey } from '../gateway/protocol/keys.js';
 import { signFrame } from '../gateway/protocol/signing.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
@@ -232,6 +233,7 @@ export class Session implements ConnectionMember {
 
   socketClosed(code: number, reason: string): void {
     if (this.ended) return;
+    if (this.refusedForGood(code, reason)) return;
     this.clearTimer();
     this.paused = false;
     this.outbox.rewind();
@@ -356,6 +358,27 @@ export class Session implements ConnectionMember {
   }
 
   // ── helpers ───────────────────────────────────────────────────────
+
+  /**
+   * A final close (4400–4499, docs/PROTOCOL.md) that names this app, or no
+   * app: reconnecting with the same configuration would be refused again, so
+   * the session ends with one error instead (the connection stops once no
+   * app is left on it). One naming another app on a shared socket is not ours.
+   */
+  private refusedForGood(code: number, reason: string): boolean {
+    if (!isFinalClose(code)) return false;
+    const named = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i.exec(reason)?.[0];
+    if (named && named.toLowerCase() !== this.appId.toLowerCase()) return false;
+    const why = `the gateway refused this app for good (close ${code} ${reason || 'without a reason'}); not reconnecting`;
+    if (code === CloseCode.appTerminal) {
+      this.d.log.warn(why, { appId: this.appId });
+      this.end('finished', why);
+    } else {
+      this.d.log.error(why, { appId: this.appId });
+      this.end('failed', why);
+    }
+    return true;
+  }
 
   private sendRegistration(kind: RegKind): void {
     this.lastRegSent = kind;

@@ -27,6 +27,7 @@ import { registerApi } from './api/plugin.js';
 import { WatchServer } from './api/watch.js';
 import { RefusalTally } from './audit/refusal-tally.js';
 import { AuditRetention } from './audit/audit-retention.js';
+import { ActivityLog } from './device/activity-log.js';
 
 export interface RunningGateway {
   readonly config: GatewayConfig;
@@ -120,6 +121,9 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       householdKey: household.secret,
     },
   });
+  // Devices connecting, registering, crashing, claimed, cancelled: one info line each, summarised under load.
+  const activity = new ActivityLog(clock, (level, line, fields) => log[level](fields, line), (id) => store.getApp(id));
+  events.subscribe((e) => activity.onEvent(e));
   let ready = false;
   const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   // 5 ms slices: under full load a turn then lasts a few milliseconds, so new
@@ -131,6 +135,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     maxPerAddress: config.maxConnectionsPerAddress,
     maxUnregisteredPerAddress: config.maxUnregisteredPerAddress,
     sliceMs: 5,
+    onAccept: (remote) => activity.connected(remote),
   });
   const { app: http, upgrades } = buildHttp({
     logger: log,
@@ -167,6 +172,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   hub.start();
   auth.start();
   auditRetention.start();
+  activity.start();
   // A deep accept queue: after a restart every device reconnects at once, and
   // Node accepts one connection per event-loop turn (backoff and jitter spread them).
   await http.listen({ host: config.host, port: config.port, backlog: 4096 });
@@ -181,6 +187,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     hub.stop();
     auth.stop();
     auditRetention.stop();
+    activity.stop();
     watch.close();
     devices.close();
     await http.close();

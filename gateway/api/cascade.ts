@@ -7,9 +7,11 @@
  * when the answer arrives); one that stays silent or refuses is force_killed,
  * recorded as status cancelled with metadata_json.force_killed = true (the
  * reference status CHECK has no force_killed, see docs/API.md). An offline
- * node (scheduled, reconnecting, lost_contact, or crashed, which may still
+ * node (reconnecting, lost_contact, or crashed, which may still
  * return) gets the cancel queued: it is delivered when the node returns, and
- * the node is marked cancelled if the cancel expires first.
+ * the node is marked cancelled if the cancel expires first. A declared child
+ * that never started (scheduled) is cancelled at once: there is no process to
+ * tell, and its start deadline must not later turn it into a start_failed.
  */
 import { isFinal } from '../core/lifecycle.js';
 import type { ControlOutcome } from '../device/controls.js';
@@ -94,8 +96,14 @@ export class CascadeCanceller {
     const report = (outcome: NodeOutcome, extra: Partial<NodeReport> = {}): NodeReport => ({
       ...base, outcome, ms: this.hub.now() - t0, status: this.statusOf(m.row.app_id) ?? m.row.status, ...extra,
     });
-    const status = this.statusOf(m.row.app_id);
+    let status = this.statusOf(m.row.app_id);
     if (!status || isFinal(status)) return report('already_terminal');
+    if (status === 'scheduled') {
+      if (await this.cancelUnstarted(m.row)) return report('cancelled');
+      // It started meanwhile: cancelled like any other node, from its status now.
+      status = this.statusOf(m.row.app_id);
+      if (!status || isFinal(status)) return report('already_terminal');
+    }
     const payload = { reason: req.reason, cascade: req.cascade, initiated_by: req.initiatedBy, grace_seconds: req.graceMs / 1000 };
     let sent: { correlationId: string; done: Promise<ControlOutcome> };
     try {
@@ -114,6 +122,31 @@ export class CascadeCanceller {
     return report('force_killed', { ...corr, ...(outcome?.response ? { response: outcome.response as JsonValue } : {}) });
   }
 
+  /**
+   * A declared child that never started has nothing to tell: it is cancelled
+   * at once (no control, no crash, no deadline left to run out). Checked
+   * inside the write, since the child may have registered since; then it is
+   * cancelled like any live node (false).
+   */
+  private cancelUnstarted(row: AppRow): Promise<boolean> {
+    const { store, committer, events } = this.hub.deps;
+    const now = this.hub.nowIso();
+    let cancelled = false;
+    return new Promise((resolve) => {
+      committer.enqueue(
+        (w) => {
+          const current = store.getApp(row.app_id);
+          cancelled = current?.status === 'scheduled' && !this.hub.liveApp(row.app_id);
+          if (cancelled) w.updateApp(row.app_id, { status: 'cancelled', metadata_json: { ...asObject(current!.metadata_json), cancelled_before_start: true }, updated_at: now });
+        },
+        (err) => {
+          if (!err && cancelled) events.emit({ type: 'app_status', app_id: row.app_id, parent_id: row.parent_id, namespace: row.namespace, at: now, status: 'cancelled' });
+          resolve(!err && cancelled);
+        },
+      );
+    });
+  }
+
   /** The outcome if it arrives within the grace period, else undefined. The control itself stays open. */
   private withinGrace(done: Promise<ControlOutcome>, graceMs: number): Promise<ControlOutcome | undefined> {
     return new Promise((resolve) => {
@@ -128,4 +161,8 @@ export class CascadeCanceller {
   private statusOf(appId: string): AppStatus | undefined {
     return this.hub.liveApp(appId)?.status ?? this.hub.deps.store.getApp(appId)?.status;
   }
+}
+
+function asObject(v: JsonValue | null): Record<string, JsonValue> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? v : {};
 }

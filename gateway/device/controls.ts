@@ -176,10 +176,29 @@ export class ControlService {
         (w) => w.updateApp(appId, { status: 'cancelled', updated_at: now, ...(marker ? { metadata_json: { ...meta, ...marker } } : {}) }),
         (err) => {
           if (!err) this.emitStatus(appId, 'cancelled', now);
+          // Cancelled without its word: the device is told, and its session ends here.
+          if (!err && live && this.hub.liveApp(appId) === live) this.endSession(live, `app ${appId} was cancelled${marker?.force_killed ? ' (force_killed)' : ''}: its session is over`);
           resolve(!err);
         },
       );
     });
+  }
+
+  /**
+   * A cancelled app's session is over (spec §12): a data frame it still sends
+   * is refused with app_terminal and nothing is stored, the app is unbound, and
+   * its socket closes with the final close code when it carries no other app.
+   * Its disconnect is still accepted while it is bound, so a device that
+   * accepted its cancel can say goodbye.
+   */
+  refuseEnded(app: LiveApp, ctx: { app_id: string; seq?: number }): void {
+    this.endSession(app, `app ${app.appId} is cancelled: its session is over; nothing more is stored`, ctx);
+  }
+
+  private endSession(app: LiveApp, message: string, ctx: { app_id: string; seq?: number } = { app_id: app.appId }): void {
+    const state = app.conn;
+    this.hub.unbind(app);
+    this.hub.reject(state, 'app_terminal', message, ctx);
   }
 
   private transmit(app: LiveApp, c: ControlRow, nowIso: string): void {

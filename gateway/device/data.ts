@@ -28,6 +28,7 @@ export class DataHandler {
     if (!app || app.conn !== state) {
       return this.hub.reject(state, 'not_registered', `app ${f.app_id} is not registered on this connection`, ctx);
     }
+    if (app.status === 'cancelled') return this.hub.controls.refuseEnded(app, ctx);
     if (app.pubKey && !verified && !verifyFrame(raw, app.pubKey)) {
       return this.hub.reject(state, f.sig ? 'bad_signature' : 'tier_mismatch', f.sig ? 'signature does not verify' : 'this app is signed: every frame must carry "sig"', ctx);
     }

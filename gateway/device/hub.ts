@@ -12,9 +12,10 @@ import type { Clock, Timer } from '../ports/clock.js';
 import { iso } from '../ports/clock.js';
 import type { EventBus } from '../events.js';
 import { TokenBucket } from '../core/rate-limit.js';
+import { RefusalPacer } from '../core/refusal-pacer.js';
 import { parseClientFrame } from '../protocol/parse.js';
 import type { ClientFrame, ErrorCode, ServerFrame } from '../protocol/frames.js';
-import { CloseCode } from '../protocol/frames.js';
+import { CloseCode, FINAL_REFUSALS } from '../protocol/frames.js';
 import type { GatewayStore } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { GroupCommitter } from './group-commit.js';
@@ -64,6 +65,8 @@ export class DeviceHub {
   private readonly registration: RegistrationHandler;
   private readonly data: DataHandler;
   private readonly sweeper: LifecycleSweeper;
+  /** Final refusals per address and app, to slow clients that ignore final close codes. */
+  private readonly refusals = new RefusalPacer();
   private stopping = false;
   private lastSeqSync?: Timer;
 
@@ -193,10 +196,27 @@ export class DeviceHub {
     else state.conn.send(frame);
   }
 
+  /**
+   * Answers a refused frame with an error frame. A refusal of an app that
+   * retrying will not change (FINAL_REFUSALS) on a socket left carrying no
+   * app also closes the socket with that refusal's final close code (4400–4499),
+   * the refused app named in the reason, so a well-behaved client stops. A
+   * client that comes back anyway waits longer for each repeat (refusal-pacer.ts).
+   */
   reject(state: ConnState, code: ErrorCode, message: string, ctx: { app_id?: string; seq?: number; correlation_id?: string } = {}): void {
     this.stats.rejected++;
     state.errors++;
-    this.send(state, { type: 'error', code, message, ...ctx });
+    const frame: ServerFrame = { type: 'error', code, message, ...ctx };
+    const finalClose = FINAL_REFUSALS[code];
+    if (finalClose && ctx.app_id && state.apps.size === 0 && !state.bootstrap) {
+      const answer = (): void => {
+        this.send(state, frame);
+        if (state.apps.size === 0 && !state.closed) state.conn.close(finalClose, `${code} ${ctx.app_id}`.slice(0, 120));
+      };
+      const hold = this.refusals.delay(state.conn.remote, ctx.app_id, this.now());
+      return void (hold > 0 ? this.after(hold, answer) : answer());
+    }
+    this.send(state, frame);
     if (state.errors > this.options.maxErrors) state.conn.close(CloseCode.tooManyErrors, 'too many protocol errors');
   }
 

@@ -2,7 +2,7 @@
  * Time-driven lifecycle (spec §7, §19): at start, apps this gateway served
  * become reconnecting and, if they do not re_register within the window,
  * lost_contact; scheduled apps past their start deadline become start_failed
- * with a never_started crash.
+ * with a never_started crash (a cancelled one never does: cancel ends it at once).
  */
 import type { Timer } from '../ports/clock.js';
 import type { AppStatus } from '../store/types.js';
@@ -41,13 +41,17 @@ export class LifecycleSweeper {
     for (const app of store.overdueScheduled(this.hub.now())) {
       if (this.hub.liveApp(app.app_id)) continue;
       const now = this.hub.nowIso();
+      let failed = false;
       committer.enqueue(
         (w) => {
+          // Checked again at the write: a cancel (cascade.ts) or a registration queued since the query wins.
+          failed = store.getApp(app.app_id)?.status === 'scheduled' && !this.hub.liveApp(app.app_id);
+          if (!failed) return;
           w.updateApp(app.app_id, { status: 'start_failed', updated_at: now });
           w.insertCrash({ app_id: app.app_id, detected_at: now, crash_type: 'never_started', gap_seconds: app.start_deadline, metadata_json: null });
         },
         (err) => {
-          if (err) return;
+          if (err || !failed) return;
           const ref = { app_id: app.app_id, parent_id: app.parent_id, namespace: app.namespace, at: now };
           this.hub.deps.events.emit({ ...ref, type: 'app_status', status: 'start_failed' });
           this.hub.deps.events.emit({ ...ref, type: 'crash', crash_type: 'never_started' });

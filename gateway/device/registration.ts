@@ -10,7 +10,6 @@ import { canResume, isTerminal, statusAfterDisconnect } from '../core/lifecycle.
 import type { DisconnectFrame, ErrorCode, ReRegisterFrame, RegisterFrame, SecLevel } from '../protocol/frames.js';
 import { decodePublicKey } from '../protocol/keys.js';
 import { verifyFrame } from '../protocol/signing.js';
-import { CloseCode } from '../protocol/frames.js';
 import { acceptHandshake } from './encrypted.js';
 import { joinTokenValid } from './join-gate.js';
 import { hasDeparture, KEY_ROTATION_SKEW_MS, keyAllowed, withoutDeparture, withoutRotation } from './system-actions.js';
@@ -19,8 +18,7 @@ import type { DeviceHub } from './hub.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
 import { SEC_RANK } from './hub-types.js';
 
-/** `close`: a refusal that retrying cannot fix closes the socket with this code when it carries no other app. */
-type Refusal = { code: ErrorCode; message: string; close?: number };
+type Refusal = { code: ErrorCode; message: string };
 
 export class RegistrationHandler {
   constructor(private readonly hub: DeviceHub) {}
@@ -208,7 +206,6 @@ export class RegistrationHandler {
       message: existing
         ? `app ${appId} is open-tier: resuming it needs its join token (?join= in serverEp, or "join" in the frame)`
         : `app ${appId} was neither declared nor claimed: registering it needs a join token from this household (trails child-info, or POST /api/v1/join-tokens)`,
-      close: CloseCode.joinRequired,
     };
   }
 
@@ -239,6 +236,8 @@ export class RegistrationHandler {
       if (SEC_RANK[tier] < SEC_RANK[wanted]) return { code: 'tier_mismatch', message: `app ${f.app_id} was declared ${wanted}; register at that tier` };
       return undefined;
     }
+    // A declared child cancelled (or withdrawn) before it ever registered has no key yet: it is over, not owned.
+    if (existing.pub_key == null && !canResume(existing.status)) return { code: 'app_terminal', message: `app ${f.app_id} is already ${existing.status}` };
     if (this.keyCheck(existing, f.child_pub_key) === 'no') return this.owned(state, existing, f.child_pub_key);
     const had = (existing.sec_level ?? 'open') as SecLevel;
     if (SEC_RANK[tier] < SEC_RANK[had]) return { code: 'tier_mismatch', message: `app ${f.app_id} is ${had}; it is never accepted at a lower tier` };
@@ -358,6 +357,5 @@ export class RegistrationHandler {
 
   private refuse(state: ConnState, appId: string, r: Refusal): void {
     this.hub.reject(state, r.code, r.message, { app_id: appId });
-    if (r.close !== undefined && state.apps.size === 0 && !state.closed) state.conn.close(r.close, r.code);
   }
 }

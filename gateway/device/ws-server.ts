@@ -32,6 +32,8 @@ export interface DeviceServerOptions {
   maxUnregisteredPerAddress?: number;
   /** Work per event-loop turn before socket events wait for the next slice (turn-slicer.ts); 0 = no slicing. */
   sliceMs?: number;
+  /** Told of each accepted socket, for the activity log (activity-log.ts). */
+  onAccept?: (remote: string) => void;
 }
 
 interface Tracked {
@@ -139,6 +141,7 @@ export class DeviceServer {
     const hub = this.hub;
     const run = this.slicer ? (event: () => void) => this.slicer!.run(event) : (event: () => void) => event();
     run(() => hub.onOpen(conn));
+    this.opts.onAccept?.(remote);
     ws.on('message', (data, isBinary) => {
       if (isBinary) run(() => hub.onBinary(conn, data as Buffer));
       else {

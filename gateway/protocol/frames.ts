@@ -175,7 +175,14 @@ export type ErrorCode =
   | 'join_required'
   | 'parent_mismatch';
 
-/** WebSocket close codes the gateway uses; documented in docs/PROTOCOL.md. */
+/**
+ * WebSocket close codes the gateway uses; documented in docs/PROTOCOL.md.
+ * 4000–4099 are retryable: reconnect with backoff. 4400–4499 are final: the
+ * gateway refused the app for a reason that retrying with the same
+ * configuration will not change (as HTTP 4xx: fix the request, do not
+ * repeat it). A well-behaved client stops reconnecting that app and reports
+ * the error frame that came just before the close.
+ */
 export const CloseCode = {
   normal: 1000,
   goingAway: 1001,
@@ -186,10 +193,36 @@ export const CloseCode = {
   tooManyErrors: 4002,
   rateLimited: 4003,
   overloaded: 4004,
-  // bootstrap tier: no active claim intent for parent_pub_key; a MAC presented with a key it is not pinned to; unclaimed too long
+  // bootstrap tier: no active claim intent for parent_pub_key; unclaimed too long
   noClaimIntent: 4005,
-  keyMismatch: 4006,
   bootstrapExpired: 4007,
-  // registration gate: no valid join token for an undeclared app, or for an open-tier app resuming (final: retrying cannot fix it)
-  joinRequired: 4010,
+  // final: refused for good (the error frame before the close says which code)
+  refused: 4400,
+  /** join_required: the registration gate found no valid join token for the app (docs/PROTOCOL.md "Registration gate"). */
+  joinRequired: 4401,
+  /** app_owned, or key_mismatch (a MAC presented with a key it is not pinned to; was 4006). */
+  keyMismatch: 4403,
+  /** app_terminal: the app is over (done, error, cancelled, force-killed, start_failed). */
+  appTerminal: 4410,
+  /** tier_mismatch, tier_requires_tls: the app must connect at another tier, or over wss://. */
+  tierMismatch: 4426,
 } as const;
+
+/** True for a close code after which a client must not reconnect with the same configuration. */
+export function isFinalClose(code: number): boolean {
+  return code >= 4400 && code <= 4499;
+}
+
+/**
+ * Refusals that retrying will not change, with the close that ends a socket
+ * left carrying no app after one. join_required is refused until an operator
+ * acts, which is a change of configuration too.
+ */
+export const FINAL_REFUSALS: Readonly<Record<string, number>> = {
+  tier_mismatch: CloseCode.tierMismatch,
+  tier_requires_tls: CloseCode.tierMismatch,
+  app_owned: CloseCode.keyMismatch,
+  key_mismatch: CloseCode.keyMismatch,
+  app_terminal: CloseCode.appTerminal,
+  join_required: CloseCode.joinRequired,
+};

@@ -1,12 +1,13 @@
 /**
  * Cancel and cascade cancel (spec §12) over real sockets with simulated
  * devices: bottom-up by level, answered nodes cancelled, a silent or refusing
- * node force_killed, an offline node queued (delivered when it starts, or
- * marked cancelled when the cancel expires), finished nodes reported as such.
+ * node force_killed, a declared child that never started cancelled at once,
+ * an offline node queued (delivered when it returns, or marked cancelled when
+ * the cancel expires), finished nodes reported as such.
  *
  *   root ─┬─ a ─┬─ a1            answers
  *         │     └─ a2            never answers  → force_killed
- *         ├─ b ─── b1            declared, never started → queued
+ *         ├─ b ─── b1            declared, never started → cancelled at once
  *         ├─ c                   refuses (ack:false) → force_killed
  *         ├─ d                   already done → already_terminal
  *         └─ e                   crashed (socket dropped) → queued
@@ -14,6 +15,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import type { GatewayConfig } from '../../gateway/config.js';
+import { isFinalClose } from '../../gateway/protocol/frames.js';
 import type { SqliteStore } from '../../gateway/store/sqlite/sqlite-store.js';
 import { as, admin, call, until } from './support/api-harness.js';
 import { SimLink, simApp, type SimApp } from './support/sim-device.js';
@@ -61,14 +63,15 @@ describe('cascade cancel', () => {
     expect(Object.keys(n).sort()).toEqual(['a', 'a1', 'a2', 'b', 'b1', 'c', 'd', 'e', 'root']);
     expect(n.a1).toMatchObject({ outcome: 'cancelled', depth: 2, status: 'cancelled' });
     expect(n.a2).toMatchObject({ outcome: 'force_killed', depth: 2, status: 'cancelled' });
-    expect(n.b1).toMatchObject({ outcome: 'queued', depth: 2, status: 'scheduled' });
+    expect(n.b1).toMatchObject({ outcome: 'cancelled', depth: 2, status: 'cancelled' });
+    expect(n.b1.correlation_id).toBeUndefined();
     expect(n.a).toMatchObject({ outcome: 'cancelled', depth: 1, status: 'cancelled' });
     expect(n.b).toMatchObject({ outcome: 'cancelled', depth: 1, status: 'cancelled' });
     expect(n.c).toMatchObject({ outcome: 'force_killed', depth: 1, status: 'cancelled', response: { ack: false, error: 'refused' } });
     expect(n.d).toMatchObject({ outcome: 'already_terminal', depth: 1, status: 'done' });
     expect(n.e).toMatchObject({ outcome: 'queued', depth: 1, status: 'crashed' });
     expect(n.root).toMatchObject({ outcome: 'cancelled', depth: 0, status: 'cancelled' });
-    expect(full.body.counts).toEqual({ cancelled: 4, force_killed: 2, queued: 2, already_terminal: 1 });
+    expect(full.body.counts).toEqual({ cancelled: 5, force_killed: 2, queued: 1, already_terminal: 1 });
     expect(full.body.cascade).toBe(true);
     expect(n.a2.ms).toBeGreaterThanOrEqual(380);
     expect(Date.now() - t0).toBeLessThan(3000);
@@ -114,26 +117,42 @@ describe('cascade cancel', () => {
     expect(t.g.store.getApp(t.b.appId)?.status).toBe('connected');
   });
 
-  it('a queued node gets its cancel when it starts, and answers it', async () => {
+  it('a declared child that never started is cancelled at once: no crash, no start_failed at its deadline, a late start refused for good', async () => {
     const t = await tree();
-    await call(t.g, admin(t.g), 'POST', `/api/v1/apps/${t.b.appId}/cancel?cascade=true&grace=0.2`);
-    expect(t.g.store.getApp(t.b1)?.status).toBe('scheduled');
-    const late = await env.link(t.g);
+    const res = await call(t.g, admin(t.g), 'POST', `/api/v1/apps/${t.b.appId}/cancel?cascade=true&grace=0.2`);
+    expect(byName(res.body.nodes).b1).toMatchObject({ outcome: 'cancelled', status: 'cancelled' });
+    expect(t.g.store.getApp(t.b1)).toMatchObject({ status: 'cancelled', metadata_json: { cancelled_before_start: true } });
+    expect(t.g.store.pendingControls(t.b1)).toEqual([]);
+    // A plain cancel of a declared child does the same.
+    const lone = crypto.randomUUID();
+    await call(t.g, admin(t.g), 'POST', '/api/v1/children', { parentId: t.root.appId, appId: lone, appName: 'lone', startDeadline: 1 });
+    const one = await call(t.g, admin(t.g), 'POST', `/api/v1/apps/${lone}/cancel`);
+    expect([one.status, one.body.counts]).toEqual([200, { cancelled: 1, force_killed: 0, queued: 0, already_terminal: 0 }]);
+    // Past its start deadline it stays cancelled: the sweeper skips it, no never_started crash.
+    await new Promise((r) => setTimeout(r, 2300));
+    for (const id of [t.b1, lone]) {
+      expect(t.g.store.getApp(id)?.status).toBe('cancelled');
+      expect(t.g.store.crashes({ app_id: id })).toEqual([]);
+    }
+    // The child starting late is refused for good: app_terminal, socket closed with 4410.
+    const late = await SimLink.open(t.g.wsUrl);
     const b1: SimApp = { ...simApp(t.b.appId, 'b1'), appId: t.b1 };
-    await late.register(b1);
-    await until(() => t.g.store.getApp(t.b1)?.status === 'cancelled', 3000, 'b1 cancelled on arrival');
-    expect(b1.controls.map((c) => c.action)).toEqual(['cancel']);
+    const closed = new Promise<[number, string]>((resolve) => late.ws.once('close', (code, reason) => resolve([code, String(reason)])));
+    const refusal = await late.register(b1);
+    expect(refusal).toMatchObject({ type: 'error', code: 'app_terminal', app_id: t.b1 });
+    const [code, reason] = await closed;
+    expect(isFinalClose(code)).toBe(true);
+    expect(reason).toBe(`${String(refusal.code)} ${t.b1}`);
+    expect(t.g.store.getApp(t.b1)?.status).toBe('cancelled');
   });
 
-  it('a queued cancel that expires marks its node cancelled (declared or crashed)', async () => {
+  it('a queued cancel that expires marks its node cancelled (crashed, may still return)', async () => {
     const t = await tree({ controlTtlMs: 1200 });
-    const res = await call(t.g, admin(t.g), 'POST', `/api/v1/apps/${t.b.appId}/cancel?cascade=true&grace=0.2`);
-    const corr = byName(res.body.nodes).b1.correlation_id as string;
     const crashed = await call(t.g, admin(t.g), 'POST', `/api/v1/apps/${t.e.appId}/cancel`);
     expect(crashed.body.nodes).toMatchObject([{ app_name: 'e', outcome: 'queued', status: 'crashed' }]);
-    await until(() => t.g.store.getApp(t.b1)?.status === 'cancelled' && t.g.store.getApp(t.e.appId)?.status === 'cancelled', 4000, 'b1 and e cancelled at expiry');
+    const corr = crashed.body.nodes[0].correlation_id as string;
+    await until(() => t.g.store.getApp(t.e.appId)?.status === 'cancelled', 4000, 'e cancelled at expiry');
     expect(t.g.store.getControl(corr)?.status).toBe('expired');
-    expect(t.g.store.getApp(t.b1)?.metadata_json).toMatchObject({ cancel_expired: true });
     expect(t.g.store.getApp(t.e.appId)?.metadata_json).toMatchObject({ cancel_expired: true });
   });
 

@@ -40,7 +40,7 @@ async function gatedRoot(): Promise<{ g: RunningGateway; root: SimApp }> {
 }
 
 describe('the registration gate on a real gateway', () => {
-  it('refuses an undeclared root app with join_required and closes 4010; nothing is stored', async () => {
+  it('refuses an undeclared root app with join_required and closes 4401; nothing is stored', async () => {
     gw = await startTestGateway({ registration: 'gated' });
     const ws = new WebSocket(gw.wsUrl);
     await new Promise((r) => ws.once('open', r));
@@ -49,7 +49,7 @@ describe('the registration gate on a real gateway', () => {
     const frames: Array<Record<string, unknown>> = [];
     ws.on('message', (d) => frames.push(JSON.parse(d.toString())));
     ws.send(JSON.stringify({ type: 'register', app_id: appId, parent_id: null, app_name: 'x', child_pub_key: `ed25519:${Buffer.alloc(32, 1).toString('base64')}`, sig: null }));
-    expect(await closed).toBe(4010);
+    expect(await closed).toBe(4401);
     expect(frames[0]).toMatchObject({ type: 'error', code: 'join_required', app_id: appId });
     expect(gw.store.getApp(appId)).toBeUndefined();
   });

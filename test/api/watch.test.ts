@@ -93,7 +93,8 @@ describe('watch', () => {
     await call(g, admin(g), 'POST', `/api/v1/apps/${kid.appId}/cancel?cascade=true&grace=0.2`);
     await w.next((m) => m.type === 'event' && m.event.app_id === kid.appId && m.event.status === 'cancelled');
     const cancelled = w.events().filter((e) => e.type === 'app_status' && e.status === 'cancelled').map((e) => e.app_id);
-    expect(cancelled).toEqual([later.appId, grandkid.appId, kid.appId]);
+    // The declared child never started: cancelled at once, and first, as the deepest.
+    expect(cancelled).toEqual([declared, later.appId, grandkid.appId, kid.appId]);
     const controls = w.events().filter((e) => e.type === 'control' && e.action === 'cancel');
     expect(controls.map((e) => [e.app_id, e.status, e.parent_id])).toContainEqual([kid.appId, 'answered', root.appId]);
   });

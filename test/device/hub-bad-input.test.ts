@@ -49,10 +49,15 @@ describe('bad input gets a typed error and stores nothing', () => {
     c.frame(d.register());
     c.frame(d.message({}, 'Result'));
     h.commit();
-    const c2 = h.connect();
-    c2.frame(d.register());
-    c2.frame(d.reRegister());
-    expect(c2.ofType('error').map((e) => e.code)).toEqual(['app_terminal', 'app_terminal']);
+    for (const frame of [d.register(), d.reRegister()]) {
+      const c2 = h.connect();
+      c2.frame(frame);
+      // The second refusal of the app to this address is held 500 ms (refusal-pacer.ts).
+      h.clock.advance(500);
+      expect(c2.ofType('error').map((e) => e.code)).toEqual(['app_terminal']);
+      // Final: the socket carried nothing else, so it closes with 4410 naming the app.
+      expect(c2.closed).toEqual({ code: 4410, reason: `app_terminal ${d.appId}` });
+    }
   });
 
   it('a bad frame never disturbs other devices on other connections', () => {

@@ -71,12 +71,19 @@ describe('signed tier', () => {
     const { h, c, d } = signedApp();
     c.drop();
     h.commit();
-    const c2 = h.connect();
+    let c2 = h.connect();
     const openTwin = new Device(d.appId, 'open');
     Object.assign(openTwin, { keys: d.keys, pubKey: d.pubKey });
     c2.frame(openTwin.register());
-    c2.frame({ type: 're_register', app_id: d.appId, last_seq: 0, pub_key: d.pubKey, sig: null });
-    expect(c2.ofType('error').map((e) => e.code)).toEqual(['tier_mismatch', 'tier_mismatch']);
+    // Refused for good, and the socket carried nothing else: closed with the final code.
+    expect(c2.closed).toEqual({ code: 4426, reason: `tier_mismatch ${d.appId}` });
+    const c3 = h.connect();
+    c3.frame({ type: 're_register', app_id: d.appId, last_seq: 0, pub_key: d.pubKey, sig: null });
+    expect(c3.sent).toEqual([]); // a repeat refusal to this address is held (refusal-pacer.ts)
+    h.clock.advance(500);
+    expect([...c2.ofType('error'), ...c3.ofType('error')].map((e) => e.code)).toEqual(['tier_mismatch', 'tier_mismatch']);
+    expect(c3.closed?.code).toBe(4426);
+    c2 = h.connect();
     c2.frame(d.reRegister());
     h.commit();
     expect(c2.last()).toMatchObject({ type: 'registered' });
@@ -90,8 +97,12 @@ describe('signed tier', () => {
     const thief = new Device(d.appId, 'signed');
     const c = h.connect();
     c.frame(thief.register());
-    c.frame(thief.reRegister());
-    expect(c.ofType('error').map((e) => e.code)).toEqual(['app_owned', 'app_owned']);
+    expect(c.closed).toEqual({ code: 4403, reason: `app_owned ${d.appId}` });
+    const c2 = h.connect();
+    c2.frame(thief.reRegister());
+    h.clock.advance(500);
+    expect([...c.ofType('error'), ...c2.ofType('error')].map((e) => e.code)).toEqual(['app_owned', 'app_owned']);
+    expect(c2.closed?.code).toBe(4403);
     expect(h.store.getApp(d.appId)?.pub_key).toBe(d.pubKey);
     h.commit();
     const alerts = h.events.filter((e) => e.type === 'alert');

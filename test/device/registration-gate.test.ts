@@ -34,7 +34,7 @@ describe('join token', () => {
 });
 
 describe('registration gate (gated)', () => {
-  it('refuses an undeclared root app without a token, with join_required and the final close 4010; stores nothing', () => {
+  it('refuses an undeclared root app without a token, with join_required and the final close 4401; stores nothing', () => {
     const h = gated();
     const d = new Device();
     const c = h.connect();

@@ -216,14 +216,14 @@ describe('pins (made at claim, scoped to the claiming parent key)', () => {
     const out = await claimOf(d, '88888888-8888-4888-8888-888888888888');
     expect(out).toMatchObject({ ok: true, released: [rival.pubKey] });
     expect(h.store.getBootstrapDevice(rival.pubKey)).toBeUndefined();
-    expect(c2.closed?.code).toBe(4006);
+    expect(c2.closed?.code).toBe(4403);
     // A third key with the owner's parent key and the pinned MAC: key_mismatch, audited and alerted, nothing stored.
     const clone = new BootDevice(PARENT_KEY, d.mac, h.clock.now());
     const c3 = connectFrom('10.9.9.8');
     c3.frame(clone.bootstrapRegister());
     h.commit();
     expect(c3.ofType('error').map((e) => e.code)).toEqual(['key_mismatch']);
-    expect(c3.closed?.code).toBe(4006);
+    expect(c3.closed?.code).toBe(4403);
     expect(h.store.getBootstrapDevice(clone.pubKey)).toBeUndefined();
     const audit = h.store.auditLog().find((a) => a.outcome === 'refused:key_mismatch')!;
     expect(audit).toMatchObject({ action: 'bootstrap_register', auth_domain: 'device', source_ip: '10.9.9.8', payload_json: { mac: d.mac, presented_key: clone.pubKey, pinned_key: d.pubKey } });
