@@ -14,13 +14,29 @@ import { Device, makeHarness } from '../support/hub-harness.js';
 /** A store whose commits fail while `full` is set, as SQLite's do on a full disk (the whole transaction). */
 class FullDiskStore extends MemoryStore {
   full = false;
+  /** Data seqs whose row write fails alone (a commit that fails in part). */
+  readonly failSeqs = new Set<number>();
+
   override transaction<T>(fn: (w: StoreWriter) => T, opts?: CommitOptions): T {
     if (this.full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-    return super.transaction(fn, opts);
+    return super.transaction((w) => fn(this.wrap(w)), opts);
   }
   override batch(ops: ReadonlyArray<(w: StoreWriter) => void>, opts?: CommitOptions): Array<Error | undefined> {
     if (this.full) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
-    return super.batch(ops, opts);
+    return super.batch(ops.map((op) => (w: StoreWriter) => op(this.wrap(w))), opts);
+  }
+
+  private wrap(w: StoreWriter): StoreWriter {
+    const failSeqs = this.failSeqs;
+    return new Proxy(w, {
+      get(target, prop, receiver) {
+        if (prop !== 'insertMessage') return Reflect.get(target, prop, receiver) as unknown;
+        return (m: { seq: number; direction: string }) => {
+          if (m.direction === 'in' && failSeqs.has(m.seq)) throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+          return target.insertMessage(m as Parameters<StoreWriter['insertMessage']>[0]);
+        };
+      },
+    });
   }
 }
 
@@ -103,6 +119,27 @@ describe('a full disk', () => {
     h.commit();
     expect(acks(c)).toEqual([1, 4, 2]);
     expect(store.seqGaps(d.appId).map((g) => [g.from_seq, g.to_seq])).toEqual([[3, 3]]);
+  });
+
+  it('a seq refused below one that was stored (a commit failed in part) becomes a recorded gap, and its re-send fills it', () => {
+    const store = new FullDiskStore();
+    const h = makeHarness({}, store);
+    const { c, d } = h.registered();
+    c.frame(d.message({ n: 1 }));
+    h.commit();
+    store.failSeqs.add(2);
+    c.frame(d.message({ n: 2 }));
+    c.frame(d.message({ n: 3 }));
+    h.commit();
+    h.commit(); // the gap row written by the settle
+    expect(acks(c)).toEqual([1, 3]);
+    expect(store.seqGaps(d.appId).map((g) => [g.from_seq, g.to_seq])).toEqual([[2, 2]]);
+    store.failSeqs.clear();
+    c.frame(d.message({ n: 2 }, 'Status', 2));
+    h.commit();
+    expect(acks(c)).toEqual([1, 3, 2]);
+    expect(store.messages(d.appId).map((m) => m.seq).sort()).toEqual([1, 2, 3]);
+    expect(store.seqGaps(d.appId)).toEqual([]);
   });
 
   it('a refused Result leaves the app running and bound: its re-send finishes it', () => {
