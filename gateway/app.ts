@@ -3,7 +3,7 @@
  * clock, sockets, key files) and wires them together. Everything below takes
  * its dependencies as arguments.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -18,7 +18,13 @@ import { VerifyPool } from './crypto/verify-pool.js';
 import { DeviceServer } from './device/ws-server.js';
 import { ServerIdentity } from './device/server-identity.js';
 import { buildHttp, type UpgradeHandler } from './http/server.js';
-import { openSqliteStore } from './store/sqlite/sqlite-store.js';
+import type { SqliteStore } from './store/sqlite/sqlite-store.js';
+import { DiskSpace } from './store/disk-space.js';
+import { lockDataDir, type DataDirLock } from './startup/data-dir-lock.js';
+import { checkPortFree, listenFailure } from './startup/port-check.js';
+import { checkWritableDir, openGatewayStore, storeFailure } from './startup/open-store.js';
+import { causeOf, StartupError } from './startup/errors.js';
+import { KeyFileError } from './keys/key-file.js';
 import type { GatewayStore } from './store/types.js';
 import { loadOrCreateAdminKey } from './auth/admin-key.js';
 import { RequestAuthenticator } from './auth/authenticator.js';
@@ -44,6 +50,8 @@ export interface RunningGateway {
   /** Refusals of unauthenticated requests, counted until the interval ends (audit/refusal-tally.ts). */
   readonly refusals: RefusalTally;
   readonly auditRetention: AuditRetention;
+  /** Free space of the data directory (healthz, and the reserve below which data is refused). */
+  readonly space: DiskSpace;
   readonly log: Logger;
   /** The bound port (useful with port 0). */
   readonly port: number;
@@ -64,18 +72,58 @@ export interface GatewayOverrides {
   onStorageFatal?: (err: Error) => void;
 }
 
+/**
+ * The start, in an order where a failure changes nothing: the data directory's
+ * lock (a second gateway stops here), the key files, the port, then the
+ * database; apps are marked reconnecting only once the port is bound. Every
+ * failure the operator can act on is a StartupError of one line; whatever was
+ * opened is closed again before it is thrown.
+ */
 export async function startGateway(config: GatewayConfig, overrides: GatewayOverrides = {}): Promise<RunningGateway> {
   const log = overrides.logger ?? pino({ level: config.logLevel, base: { svc: 'trailsd' } });
+  const opened: Array<() => unknown> = [];
+  try {
+    return await start(config, overrides, log, opened);
+  } catch (e) {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch {
+        // the start failed already; its own error is the one to report
+      }
+    }
+    throw e instanceof KeyFileError ? new StartupError(e.message) : e;
+  }
+}
+
+function makeDataDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error('not a directory'), { code: 'ENOTDIR' });
+  } catch (e) {
+    throw new StartupError(`cannot create the data directory ${dir}: ${causeOf(e)}`);
+  }
+}
+
+async function start(config: GatewayConfig, overrides: GatewayOverrides, log: Logger, opened: Array<() => unknown>): Promise<RunningGateway> {
   const clock = overrides.clock ?? systemClock;
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  makeDataDir(config.dataDir);
+  checkWritableDir(config.dataDir);
+  const lock: DataDirLock = lockDataDir(config.dataDir);
+  opened.push(() => lock.release());
+  await checkPortFree(config.host, config.port);
   // server.key, and server.next.key when a rotation is scheduled (keys/server-key-ring.ts).
-  const { identity, created } = loadServerIdentity(config.dataDir, () => clock.now());
+  const { identity, created, tightened } = loadServerIdentity(config.dataDir, () => clock.now());
   if (created) log.info({ serverPubKey: identity.publicKeyText }, 'created the gateway key');
   const admin = loadOrCreateAdminKey(config.dataDir);
   if (admin.created) log.info({ adminPubKey: admin.publicKeyText }, 'created the local admin key (admin.key)');
   // The registration gate's secret (device/join-gate.ts); kept in open mode too, so switching to gated needs no new tokens.
   const household = loadOrCreateHouseholdKey(config.dataDir);
   if (household.created) log.info('created the household key (household.key): join tokens derive from it');
+  for (const t of [...tightened, ...(admin.tightenedFrom !== undefined ? [{ path: join(config.dataDir, 'admin.key'), mode: admin.tightenedFrom }] : [])]) {
+    log.warn({ file: t.path, was: t.mode.toString(8) }, `key file ${t.path} was readable by others (mode ${t.mode.toString(8)}); set it to 0600`);
+  }
+  const tls = config.tlsCert && config.tlsKey ? { cert: readTlsFile(config.tlsCert), key: readTlsFile(config.tlsKey) } : undefined;
 
   const onStorageFatal =
     overrides.onStorageFatal ??
@@ -83,17 +131,29 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
       log.fatal({ err }, 'fsync of the database failed; exiting so that nothing unflushed is acknowledged');
       process.exit(75);
     });
-  const store = openSqliteStore(join(config.dataDir, 'trails.db'), { onFatal: onStorageFatal });
+  const dbPath = join(config.dataDir, 'trails.db');
+  const store: SqliteStore = openGatewayStore(dbPath, { onFatal: onStorageFatal });
+  opened.push(() => store.close());
+  const space = new DiskSpace(config.dataDir, config.diskReserveBytes, (f) =>
+    f.low_space
+      ? log.warn({ free_bytes: f.free_bytes, reserve_bytes: f.reserve_bytes }, 'disk space of the data directory is below the reserve: new data is refused until space is freed')
+      : log.info({ free_bytes: f.free_bytes }, 'disk space is above the reserve again: accepting data'),
+  );
   const events = new EventBus((err) => log.error({ err }, 'event listener failed'));
   // 1024 writes at most per commit keeps each event-loop turn short under load
   // (new sockets are accepted between turns) while one fsync still covers many
   // frames; under load commits are 40 ms apart at least (group-commit.ts).
-  const committer = new GroupCommitter(store, 1024, (err) => log.error({ err }, 'commit failed; nothing in it was acknowledged'), {
-    intervalMs: 40,
-    fromWrites: 64,
-    clock,
-  });
+  // A storage outage (disk full, I/O error) is logged once when it begins and
+  // once when it ends, with what it cost; devices were told storage_unavailable.
+  const committer = new GroupCommitter(
+    store,
+    1024,
+    (err) => log.error({ err: { message: err.message, code: (err as { code?: string }).code } }, 'commits are failing (storage); writes are refused, nothing unstored is acknowledged'),
+    { intervalMs: 40, fromWrites: 64, clock },
+    (o) => log.warn({ refused: o.refused, duration_ms: o.durationMs, cause: o.first.message }, `storage is back after ${Math.round(o.durationMs / 1000)} s; ${o.refused} writes were refused meanwhile`),
+  );
   const verifier = config.verifyWorkers > 0 ? new VerifyPool(config.verifyWorkers) : undefined;
+  if (verifier) opened.push(() => verifier.close());
   const hub = new DeviceHub({
     store,
     committer,
@@ -101,6 +161,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     clock,
     events,
     identity,
+    space,
     options: {
       serverInstance: config.serverInstance,
       rate: config.rate,
@@ -125,7 +186,6 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   const activity = new ActivityLog(clock, (level, line, fields) => log[level](fields, line), (id) => store.getApp(id));
   events.subscribe((e) => activity.onEvent(e));
   let ready = false;
-  const tls = config.tlsCert && config.tlsKey ? { cert: readFileSync(config.tlsCert), key: readFileSync(config.tlsKey) } : undefined;
   // 5 ms slices: under full load a turn then lasts a few milliseconds, so new
   // connections (one accepted per turn) keep coming in (turn-slicer.ts).
   const devices = new DeviceServer(hub, {
@@ -141,7 +201,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     logger: log,
     ...(tls ? { tls } : {}),
     ready: () => ready && !hub.isStopping,
-    health: () => ({ connections: devices.size, live_apps: hub.stats.liveApps, server_pub_key: identity.publicKeyText }),
+    health: () => ({ connections: devices.size, live_apps: hub.stats.liveApps, server_pub_key: identity.publicKeyText, disk: space.state }),
   });
   upgrades.set('/ws', (req, socket, head) => devices.handleUpgrade(req, socket, head));
   const auth = new RequestAuthenticator({
@@ -169,13 +229,25 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
   });
   upgrades.set('/api/v1/watch', (req, socket, head) => watch.handleUpgrade(req, socket, head));
 
-  hub.start();
+  // A deep accept queue: after a restart every device reconnects at once, and
+  // Node accepts one connection per event-loop turn (backoff and jitter spread them).
+  try {
+    await http.listen({ host: config.host, port: config.port, backlog: 4096 });
+  } catch (e) {
+    throw listenFailure(config.host, config.port, e);
+  }
+  opened.push(() => http.close());
+  // Bound: only now the restart half of spec §19 rewrites live apps to
+  // reconnecting (a start that failed above left them as they were).
+  try {
+    hub.start();
+  } catch (e) {
+    throw storeFailure(dbPath, e);
+  }
   auth.start();
   auditRetention.start();
   activity.start();
-  // A deep accept queue: after a restart every device reconnects at once, and
-  // Node accepts one connection per event-loop turn (backoff and jitter spread them).
-  await http.listen({ host: config.host, port: config.port, backlog: 4096 });
+  space.start(clock, 5000);
   const port = (http.server.address() as { port: number }).port;
   ready = true;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -188,6 +260,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     auth.stop();
     auditRetention.stop();
     activity.stop();
+    space.stop();
     watch.close();
     devices.close();
     await http.close();
@@ -196,6 +269,15 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     refusals.close();
     committer.flush();
     store.close();
+    lock.release();
   };
-  return { config, http, upgrades, hub, store, events, identity, devices, admin: { pair: admin.pair, publicKeyText: admin.publicKeyText }, watch, refusals, auditRetention, log, port, url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, stop };
+  return { config, http, upgrades, hub, store, events, identity, devices, admin: { pair: admin.pair, publicKeyText: admin.publicKeyText }, watch, refusals, auditRetention, space, log, port, url, wsUrl: `${url.replace(/^http/, 'ws')}/ws`, stop };
+}
+
+function readTlsFile(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new StartupError(`cannot read TLS file ${path}: ${causeOf(e)}`);
+  }
 }

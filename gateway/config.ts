@@ -34,6 +34,8 @@ export interface GatewayConfig {
   bootstrapBurst: number;
   /** Worker threads that verify signed messages; 0 verifies on the main thread. */
   verifyWorkers: number;
+  /** Free bytes kept on the data directory's file system: below them new data is refused (storage_unavailable). */
+  diskReserveBytes: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   /** Caps against one address filling the sockets (docs/PROTOCOL.md "Connection caps"). */
   maxConnectionsPerAddress: number;
@@ -83,6 +85,7 @@ const SETTINGS: Setting[] = [
   { env: 'TRAILS_BOOTSTRAP_TTL', flag: '--bootstrap-ttl', help: 'seconds an unclaimed device is held after first contact (default 3600)', apply: (c, v) => void (c.bootstrapTtlMs = 1000 * int(v, '--bootstrap-ttl', 1, 30 * 86_400)) },
   { env: 'TRAILS_BOOTSTRAP_RATE', flag: '--bootstrap-rate', help: 'bootstrap registrations a minute per remote address (default 10)', apply: (c, v) => void (c.bootstrapPerMinute = int(v, '--bootstrap-rate', 1, 1_000_000)) },
   { env: 'TRAILS_BOOTSTRAP_BURST', flag: '--bootstrap-burst', help: 'burst of bootstrap registrations per address (default 20)', apply: (c, v) => void (c.bootstrapBurst = int(v, '--bootstrap-burst', 1, 1_000_000)) },
+  { env: 'TRAILS_DISK_RESERVE', flag: '--disk-reserve', help: 'MiB kept free on the data directory\'s disk: below it new data is refused, devices re-send later (default 64)', apply: (c, v) => void (c.diskReserveBytes = int(v, '--disk-reserve', 0, 1 << 20) * (1 << 20)) },
   { env: 'TRAILS_LOG_LEVEL', flag: '--log-level', help: 'silent, error, warn, info or debug (default info)', apply: applyLogLevel },
   { env: 'TRAILS_MAX_CONNECTIONS_PER_ADDRESS', flag: '--max-connections-per-address', help: 'device sockets one remote address may hold, loopback included (default 64)', apply: (c, v) => void (c.maxConnectionsPerAddress = int(v, '--max-connections-per-address', 1, 1_000_000)) },
   { env: 'TRAILS_MAX_UNREGISTERED_PER_ADDRESS', flag: '--max-unregistered-per-address', help: 'sockets of one address on which nothing registered yet (default 16)', apply: (c, v) => void (c.maxUnregisteredPerAddress = int(v, '--max-unregistered-per-address', 1, 1_000_000)) },
@@ -121,6 +124,7 @@ export function defaultConfig(): GatewayConfig {
     bootstrapBurst: 20,
     // One per core: signed ingest is verify-bound and the event loop's share is small (bench/README.md).
     verifyWorkers: Math.max(1, availableParallelism()),
+    diskReserveBytes: 64 << 20,
     logLevel: 'info',
     maxConnectionsPerAddress: 64,
     maxUnregisteredPerAddress: 16,

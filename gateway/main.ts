@@ -2,6 +2,7 @@
 /** trailsd: reads its configuration, starts the gateway, stops it cleanly on SIGTERM/SIGINT. */
 import { ConfigError, loadConfig, usage } from './config.js';
 import { startGateway } from './app.js';
+import { StartupError } from './startup/errors.js';
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -38,6 +39,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
+  // A failure the operator can act on is one line naming the file or port;
+  // anything unexpected keeps its stack for the bug report.
+  if (err instanceof StartupError) {
+    process.stderr.write(`trailsd: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
   process.stderr.write(`trailsd: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
 });

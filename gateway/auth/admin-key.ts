@@ -13,11 +13,15 @@ import { encodePublicKey } from '../protocol/keys.js';
 export const ADMIN_KEY_FILE = 'admin.key';
 export const ADMIN_PUB_FILE = 'admin.pub';
 
-export function loadOrCreateAdminKey(dataDir: string): { pair: Ed25519KeyPair; publicKeyText: string; created: boolean } {
-  const { pair, created } = loadOrCreateKey(join(dataDir, ADMIN_KEY_FILE));
+/** A damaged admin.key is never overwritten: its holder may be the only administrator this box has. */
+const ADMIN_ADVICE = 'restore it from a backup, or move it away and restart to create a new admin key (tools holding the old one lose access)';
+
+export function loadOrCreateAdminKey(dataDir: string): { pair: Ed25519KeyPair; publicKeyText: string; created: boolean; tightenedFrom?: number } {
+  const path = join(dataDir, ADMIN_KEY_FILE);
+  const { pair, created, tightenedFrom } = loadOrCreateKey(path, { advice: ADMIN_ADVICE });
   const publicKeyText = encodePublicKey(pair.publicKey);
   writePubIfChanged(join(dataDir, ADMIN_PUB_FILE), publicKeyText);
-  return { pair, publicKeyText, created };
+  return { pair, publicKeyText, created, ...(tightenedFrom !== undefined ? { tightenedFrom } : {}) };
 }
 
 /** For the CLI: the admin key pair of a data directory (never creates one). */

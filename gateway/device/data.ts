@@ -12,8 +12,19 @@ import type { DeviceHub } from './hub.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
 import { SnapshotPruner } from './snapshot-pruner.js';
 
+/** A frame whose commit failed: what it changed in the live app, to be undone (see settle). */
+interface Refused {
+  seq: number;
+  verdict: SeqVerdict;
+  before: AppStatus;
+  after: AppStatus;
+  terminal: boolean;
+}
+
 export class DataHandler {
   private readonly pruner: SnapshotPruner;
+  /** Refused frames per app, waiting for the end of their batch's callbacks. */
+  private readonly refused = new Map<LiveApp, Refused[]>();
 
   constructor(private readonly hub: DeviceHub) {
     const { committer } = hub.deps;
@@ -37,6 +48,10 @@ export class DataHandler {
     switch (verdict.kind) {
       case 'new':
       case 'fill':
+        // Below the disk reserve new data waits on the device; what is held is still acked (duplicates).
+        if (this.hub.deps.space?.low) {
+          return this.hub.reject(state, 'storage_unavailable', 'disk space is below the reserve: not stored, re-send later', ctx);
+        }
         return this.store(state, app, f, payloadText, verdict);
       case 'duplicate':
         return this.ackDuplicate(state, app, seq);
@@ -73,8 +88,13 @@ export class DataHandler {
     };
     this.hub.deps.committer.enqueue(write, (err) => {
       app.uncommitted.delete(seq);
-      if (err) return this.hub.reject(state, 'storage_unavailable', `message not stored: ${err.message}`, { app_id: app.appId, seq });
+      if (err) {
+        this.refuse(app, { seq, verdict, before, after, terminal });
+        return this.hub.reject(state, 'storage_unavailable', `message not stored: ${err.message}`, { app_id: app.appId, seq });
+      }
       if (seq > app.committedSeq) app.committedSeq = seq;
+      // Committed after its session ended (closed, crashed, disconnected): apps.last_seq follows at once.
+      if (this.hub.liveApp(app.appId) !== app) this.syncLastSeq([app]);
       if (after !== before) app.storedSeq = Math.max(seq, app.storedSeq);
       this.hub.send(state, { type: 'ack', seq, app_id: app.appId });
       this.emit(app, f, now, before === after ? undefined : after);
@@ -82,6 +102,44 @@ export class DataHandler {
     }, BULK);
     // After the write, so a sweep it triggers runs after this row is inserted.
     if (msg_type === 'Status') this.pruner.stored(app, seq);
+  }
+
+  /** Remembers a refused frame; its batch is judged as a whole once all its callbacks ran. */
+  private refuse(app: LiveApp, r: Refused): void {
+    const list = this.refused.get(app);
+    if (list) return void list.push(r);
+    this.refused.set(app, [r]);
+    this.hub.deps.committer.afterAnswers(() => this.settle(app));
+  }
+
+  /**
+   * A refused frame leaves no trace, so that its re-send is stored: the live
+   * app's status, binding, highest seq and gaps go back to what they would be
+   * had the frame never come. Seqs refused below one that was stored (a
+   * commit that failed in part) become a recorded gap, so a re-send fills it.
+   */
+  private settle(app: LiveApp): void {
+    const refused = this.refused.get(app) ?? [];
+    this.refused.delete(app);
+    for (const r of [...refused].reverse()) if (app.status === r.after) app.status = r.before;
+    if (refused.some((r) => r.terminal) && !app.conn.closed && !this.hub.liveApp(app.appId)) this.hub.bind(app);
+    let top = app.committedSeq;
+    for (const s of app.uncommitted.keys()) top = Math.max(top, s);
+    if (app.highSeq > top) {
+      app.highSeq = top;
+      app.gaps.splice(0, app.gaps.length, ...app.gaps.filter((g) => g.from <= top));
+    }
+    const now = this.hub.nowIso();
+    for (const r of refused) {
+      if (r.seq > app.highSeq) continue;
+      if (r.verdict.kind === 'fill') {
+        app.gaps.push({ from: r.seq, to: r.seq }); // its row was never filled
+        continue;
+      }
+      const hole = { from: r.verdict.kind === 'new' && r.verdict.gap ? r.verdict.gap.from : r.seq, to: r.seq };
+      app.gaps.splice(0, app.gaps.length, ...app.gaps.filter((g) => g.from < hole.from || g.to > hole.to), hole);
+      this.hub.deps.committer.enqueue((w) => w.insertSeqGap({ app_id: app.appId, from_seq: hole.from, to_seq: hole.to, detected_at: now }));
+    }
   }
 
   /** Writes apps.last_seq for live apps whose committed seq moved on since it was last written. */

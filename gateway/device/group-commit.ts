@@ -36,6 +36,15 @@ export interface GroupCommitStats {
   commits: number;
   writes: number;
   maxBatch: number;
+  /** Writes refused because their commit failed (disk full, I/O), over the committer's life. */
+  refused: number;
+}
+
+/** The end of a run of failed commits (a storage outage), for one summary line in the log. */
+export interface OutageSummary {
+  refused: number;
+  durationMs: number;
+  first: Error;
 }
 
 export class GroupCommitter {
@@ -46,14 +55,38 @@ export class GroupCommitter {
   private paced?: Timer;
   /** When the last commit began and how many writes it held (for pacing). */
   private last = { at: 0, writes: 0 };
-  readonly stats: GroupCommitStats = { commits: 0, writes: 0, maxBatch: 0 };
+  readonly stats: GroupCommitStats = { commits: 0, writes: 0, maxBatch: 0, refused: 0 };
+  /** The storage outage under way: from the first failed commit to the next one that succeeds. */
+  private outage?: { since: number; refused: number; first: Error };
+  /** While a batch's callbacks run: work to do once all of them have (see afterAnswers). */
+  private settling?: Array<() => void>;
 
+  /**
+   * `onFatal` hears of the first failed commit of an outage only (one log
+   * line, not one per commit); `onRecovered` of its end, with what it cost.
+   */
   constructor(
     private readonly store: GatewayStore,
     private readonly maxBatch = 4096,
     private readonly onFatal: (err: Error) => void = () => {},
     private readonly pacing?: CommitPacing,
+    private readonly onRecovered: (s: OutageSummary) => void = () => {},
   ) {}
+
+  /** True from a failed commit until one succeeds. */
+  get failing(): boolean {
+    return this.outage !== undefined;
+  }
+
+  /**
+   * Runs `fn` once the callbacks of the batch now being answered have all
+   * run (at once when none is): a caller that must judge a batch's failures
+   * together, not one write at a time, looks at them here.
+   */
+  afterAnswers(fn: () => void): void {
+    if (this.settling) this.settling.push(fn);
+    else fn();
+  }
 
   /** `bulk`: a data frame's write, which may wait for the pacing (CommitPacing). */
   enqueue(op: WriteOp, done: Committed = noop, bulk = false): void {
@@ -97,11 +130,12 @@ export class GroupCommitter {
     let results: Array<Error | undefined>;
     try {
       results = this.commit(ops);
+      this.recovered();
     } catch (e) {
       // The whole transaction failed (disk full, I/O error): nothing was
       // written, so nothing is acked; each caller answers with an error.
       const err = e instanceof Error ? e : new Error(String(e));
-      this.onFatal(err);
+      this.failed(err, ops.length);
       results = ops.map(() => err);
     }
     this.stats.commits += 1;
@@ -118,10 +152,43 @@ export class GroupCommitter {
    */
   private release(callbacks: Committed[], results: Array<Error | undefined>): void {
     const answer = (flushErr?: Error): void => {
-      for (let i = 0; i < callbacks.length; i++) callbacks[i]!(results[i] ?? flushErr);
+      const outer = this.settling === undefined;
+      if (outer) this.settling = [];
+      try {
+        for (let i = 0; i < callbacks.length; i++) callbacks[i]!(results[i] ?? flushErr);
+      } finally {
+        if (outer) this.settle();
+      }
     };
     if (results.every((r) => r !== undefined)) answer();
     else this.store.whenDurable(answer);
+  }
+
+  private settle(): void {
+    const fns = this.settling ?? [];
+    this.settling = undefined;
+    for (const fn of fns) fn();
+  }
+
+  private failed(err: Error, writes: number): void {
+    this.stats.refused += writes;
+    if (this.outage) {
+      this.outage.refused += writes;
+      return;
+    }
+    this.outage = { since: this.now(), refused: writes, first: err };
+    this.onFatal(err);
+  }
+
+  private recovered(): void {
+    const o = this.outage;
+    if (!o) return;
+    this.outage = undefined;
+    this.onRecovered({ refused: o.refused, durationMs: this.now() - o.since, first: o.first });
+  }
+
+  private now(): number {
+    return this.pacing ? this.pacing.clock.now() : Date.now();
   }
 
   /**

@@ -40,6 +40,8 @@ export interface HubDeps {
   /** Verifies signed messages off the main thread; without it they are verified inline. */
   verifier?: VerifyPool;
   options?: Partial<HubOptions>;
+  /** Free space of the data directory: below the reserve, new data is refused (disk-space.ts). */
+  space?: { readonly low: boolean };
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
 }
 
@@ -119,9 +121,7 @@ export class DeviceHub {
       closed: false,
       inbox: [],
     };
-    state.regTimer = this.deps.clock.after(o.registrationTimeoutMs, () => {
-      if (state.apps.size === 0 && !state.closed) conn.close(CloseCode.registrationTimeout, 'no registration in time');
-    });
+    this.armRegistrationTimer(state);
     this.conns.set(conn.id, state);
     this.stats.connections = this.conns.size;
   }
@@ -163,6 +163,14 @@ export class DeviceHub {
     }
   }
 
+  /** A socket must carry an app within the registration timeout (4001), at first and again after a refused registration. */
+  private armRegistrationTimer(state: ConnState): void {
+    state.regTimer?.cancel();
+    state.regTimer = this.deps.clock.after(this.options.registrationTimeoutMs, () => {
+      if (state.apps.size === 0 && !state.closed && !state.bootstrap) state.conn.close(CloseCode.registrationTimeout, 'no registration in time');
+    });
+  }
+
   // ── shared by the handlers ────────────────────────────────────────
 
   liveApp(appId: string): LiveApp | undefined {
@@ -182,6 +190,8 @@ export class DeviceHub {
     app.conn.apps.delete(app.appId);
     if (this.live.get(app.appId) === app) this.live.delete(app.appId);
     this.stats.liveApps = this.live.size;
+    // The session ended (closed, crashed, finished): apps.last_seq is brought up to date now, not at the next sync.
+    this.data.syncLastSeq([app]);
   }
 
   /** Closes the socket once no app is left on it (the reference closes after Result/Error). */
@@ -205,8 +215,15 @@ export class DeviceHub {
    */
   reject(state: ConnState, code: ErrorCode, message: string, ctx: { app_id?: string; seq?: number; correlation_id?: string } = {}): void {
     this.stats.rejected++;
-    state.errors++;
     const frame: ServerFrame = { type: 'error', code, message, ...ctx };
+    if (code === 'storage_unavailable') {
+      // The gateway's fault, not the device's: it does not count toward 4002. A
+      // socket left with no app (its registration refused) gets the timeout again.
+      this.send(state, frame);
+      if (state.apps.size === 0 && !state.closed) this.armRegistrationTimer(state);
+      return;
+    }
+    state.errors++;
     const finalClose = FINAL_REFUSALS[code];
     if (finalClose && ctx.app_id && state.apps.size === 0 && !state.bootstrap) {
       const answer = (): void => {

@@ -1,9 +1,13 @@
 /**
  * A key kept in the data directory: created at first start, mode 0600,
  * written atomically (temp file + rename) so a crash never leaves half a key.
- * Used for the gateway's identity and, later, the local admin key.
+ * Used for the gateway's identity and the local admin key.
+ *
+ * A key that exists but cannot be read is never replaced: the error says what
+ * is wrong with the file and what to do (`advice`, which differs per key: the
+ * gateway key is pinned by every device and must never be lost).
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSync, type Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { generateKeyPair, keyPairFromSeed } from '../crypto/ed25519.js';
@@ -14,12 +18,38 @@ interface KeyFileBody {
   created_at: string;
 }
 
-export function loadOrCreateKey(path: string, now: () => Date = () => new Date()): { pair: Ed25519KeyPair; created: boolean } {
-  if (existsSync(path)) {
-    tightenMode(path);
-    return { pair: readKey(path), created: false };
+/** A key file that exists but cannot be used; its message is one line naming the file. */
+export class KeyFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyFileError';
+  }
+}
+
+export interface KeyFileOptions {
+  now?: () => Date;
+  /** What to do about a damaged file, appended to the error (default: restore it from a backup). */
+  advice?: string;
+}
+
+export interface LoadedKey {
+  pair: Ed25519KeyPair;
+  created: boolean;
+  /** The file was readable by others and was set to 0600: the caller logs it. */
+  tightenedFrom?: number;
+}
+
+export function loadOrCreateKey(path: string, opts: KeyFileOptions | (() => Date) = {}): LoadedKey {
+  const o: KeyFileOptions = typeof opts === 'function' ? { now: opts } : opts;
+  const advice = o.advice ?? 'restore it from a backup';
+  const st = statOrUndefined(path);
+  if (st) {
+    if (!st.isFile()) throw new KeyFileError(`key file ${path} is not a regular file (${kindOf(st)}); put the key file back there (${advice})`);
+    const tightenedFrom = tightenMode(path, st);
+    return { pair: readKey(path, advice), created: false, ...(tightenedFrom !== undefined ? { tightenedFrom } : {}) };
   }
   const pair = generateKeyPair();
+  const now = o.now ?? (() => new Date());
   const body: KeyFileBody = { type: 'ed25519', seed: Buffer.from(pair.secretKey).toString('base64'), created_at: now().toISOString() };
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}`;
@@ -28,21 +58,50 @@ export function loadOrCreateKey(path: string, now: () => Date = () => new Date()
   return { pair, created: true };
 }
 
-function readKey(path: string): Ed25519KeyPair {
+function readKey(path: string, advice: string): Ed25519KeyPair {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied: run the gateway as the user that owns it' : (e as Error).message;
+    throw new KeyFileError(`cannot read key file ${path} (${why})`);
+  }
   let body: Partial<KeyFileBody>;
   try {
-    body = JSON.parse(readFileSync(path, 'utf8')) as Partial<KeyFileBody>;
+    body = JSON.parse(text) as Partial<KeyFileBody>;
   } catch (e) {
-    throw new Error(`key file ${path} is not valid JSON (${(e as Error).message}); restore it from a backup or move it away to create a new key`);
+    throw new KeyFileError(`key file ${path} is damaged: not valid JSON (${(e as Error).message}); ${advice}`);
   }
-  const seed = typeof body.seed === 'string' ? Buffer.from(body.seed, 'base64') : undefined;
-  if (body.type !== 'ed25519' || !seed || seed.length !== 32) {
-    throw new Error(`key file ${path} does not hold an Ed25519 seed of 32 bytes`);
+  const seed = typeof body?.seed === 'string' ? Buffer.from(body.seed, 'base64') : undefined;
+  if (body?.type !== 'ed25519' || !seed || seed.length !== 32) {
+    throw new KeyFileError(`key file ${path} is damaged: it does not hold an Ed25519 seed of 32 bytes; ${advice}`);
   }
   return keyPairFromSeed(new Uint8Array(seed));
 }
 
-/** A private key readable by others is fixed, not trusted as it is. */
-function tightenMode(path: string): void {
-  if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+/** A private key readable by others is fixed, not trusted as it is; returns the old mode when it changed. */
+function tightenMode(path: string, st: Stats): number | undefined {
+  if ((st.mode & 0o077) === 0) return undefined;
+  try {
+    chmodSync(path, 0o600);
+  } catch (e) {
+    throw new KeyFileError(`key file ${path} is readable by others (mode ${(st.mode & 0o777).toString(8)}) and cannot be set to 0600: ${(e as Error).message}`);
+  }
+  return st.mode & 0o777;
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new KeyFileError(`cannot look at key file ${path}: ${(e as Error).message}`);
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  return 'not a file';
 }

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { keyPairFromSeed } from '../crypto/ed25519.js';
 import { ServerIdentity } from '../device/server-identity.js';
-import { loadOrCreateKey } from './key-file.js';
+import { KeyFileError, loadOrCreateKey } from './key-file.js';
+
+/** server.key is the identity every device has pinned: the advice never suggests replacing it. */
+const IDENTITY_ADVICE = 'restore it from a backup: it is the identity every device has pinned, and a new key would make every device refuse this gateway';
 
 export const SERVER_KEY_FILE = 'server.key';
 export const NEXT_KEY_FILE = 'server.next.key';
@@ -25,7 +28,7 @@ interface NextKeyBody {
   effective_after: string;
 }
 
-export function loadServerIdentity(dataDir: string, now: () => number = Date.now): { identity: ServerIdentity; created: boolean; promoted: boolean } {
+export function loadServerIdentity(dataDir: string, now: () => number = Date.now): { identity: ServerIdentity; created: boolean; promoted: boolean; tightened: Array<{ path: string; mode: number }> } {
   const keyPath = join(dataDir, SERVER_KEY_FILE);
   const nextPath = join(dataDir, NEXT_KEY_FILE);
   let promoted = false;
@@ -41,12 +44,13 @@ export function loadServerIdentity(dataDir: string, now: () => number = Date.now
       scheduled = next;
     }
   }
-  const { pair, created } = loadOrCreateKey(keyPath);
+  const { pair, created, tightenedFrom } = loadOrCreateKey(keyPath, { advice: IDENTITY_ADVICE });
+  const tightened = tightenedFrom !== undefined ? [{ path: keyPath, mode: tightenedFrom }] : [];
   const identity = new ServerIdentity(pair);
   identity.useClock(now);
   if (scheduled) identity.scheduleNext(scheduled.pair, scheduled.at);
   identity.onScheduleNext = (p, at) => writeNextKey(nextPath, p, at);
-  return { identity, created, promoted };
+  return { identity, created, promoted, tightened };
 }
 
 export function writeNextKey(path: string, pair: Ed25519KeyPair, effectiveAfter: number): void {
@@ -62,11 +66,16 @@ export function writeNextKey(path: string, pair: Ed25519KeyPair, effectiveAfter:
 }
 
 function readNextKey(path: string): { pair: Ed25519KeyPair; at: number } {
-  const body = JSON.parse(readFileSync(path, 'utf8')) as Partial<NextKeyBody>;
-  const seed = typeof body.seed === 'string' ? Buffer.from(body.seed, 'base64') : undefined;
-  const at = typeof body.effective_after === 'string' ? Date.parse(body.effective_after) : NaN;
-  if (body.type !== 'ed25519' || !seed || seed.length !== 32 || !Number.isFinite(at)) {
-    throw new Error(`key file ${path} is not a scheduled Ed25519 key (seed and effective_after); move it away to cancel the rotation`);
+  let body: Partial<NextKeyBody>;
+  try {
+    body = JSON.parse(readFileSync(path, 'utf8')) as Partial<NextKeyBody>;
+  } catch (e) {
+    throw new KeyFileError(`cannot read the scheduled key ${path} (${(e as Error).message}); restore it from a backup, or move it away to cancel the rotation`);
+  }
+  const seed = typeof body?.seed === 'string' ? Buffer.from(body.seed, 'base64') : undefined;
+  const at = typeof body?.effective_after === 'string' ? Date.parse(body.effective_after) : NaN;
+  if (body?.type !== 'ed25519' || !seed || seed.length !== 32 || !Number.isFinite(at)) {
+    throw new KeyFileError(`key file ${path} is not a scheduled Ed25519 key (seed and effective_after); move it away to cancel the rotation`);
   }
   return { pair: keyPairFromSeed(new Uint8Array(seed)), at };
 }

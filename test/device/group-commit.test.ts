@@ -84,3 +84,57 @@ describe('GroupCommitter pacing', () => {
     expect(s.store.messages(A, { limit: 100 })).toHaveLength(10);
   });
 });
+
+describe('GroupCommitter storage outages', () => {
+  it('reports an outage once when it begins and once when it ends, with the refused writes and its duration', () => {
+    const store = new MemoryStore();
+    store.transaction((w) => w.insertApp(app(A)));
+    let full = false;
+    const real = store.transaction.bind(store);
+    store.transaction = ((fn, opts) => {
+      if (full) throw new Error('database or disk is full');
+      return real(fn, opts);
+    }) as typeof store.transaction;
+    store.batch = () => {
+      throw new Error('database or disk is full');
+    };
+    const clock = new ManualClock(1000);
+    const begun: string[] = [];
+    const ended: Array<{ refused: number; durationMs: number }> = [];
+    const committer = new GroupCommitter(store, 4096, (e) => begun.push(e.message), { intervalMs: 0, fromWrites: 1_000_000, clock }, (o) => ended.push({ refused: o.refused, durationMs: o.durationMs }));
+    full = true;
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 3; i++) committer.enqueue((w) => w.insertMessage(msg(A, round * 3 + i + 1)));
+      committer.flush();
+      clock.advance(1000);
+    }
+    expect(begun).toEqual(['database or disk is full']);
+    expect(committer.failing).toBe(true);
+    expect(committer.stats.refused).toBe(15);
+    full = false;
+    committer.enqueue((w) => w.insertMessage(msg(A, 1)));
+    committer.flush();
+    expect(ended).toEqual([{ refused: 15, durationMs: 5000 }]);
+    expect(committer.failing).toBe(false);
+  });
+
+  it('afterAnswers runs once every callback of the failed batch has run', () => {
+    const store = new MemoryStore();
+    store.transaction = (() => {
+      throw new Error('disk I/O error');
+    }) as typeof store.transaction;
+    store.batch = () => {
+      throw new Error('disk I/O error');
+    };
+    const committer = new GroupCommitter(store);
+    const seen: string[] = [];
+    committer.enqueue(() => {}, () => {
+      seen.push('a');
+      committer.afterAnswers(() => seen.push('after'));
+    });
+    committer.enqueue(() => {}, () => seen.push('b'));
+    committer.flush();
+    committer.afterAnswers(() => seen.push('now'));
+    expect(seen).toEqual(['a', 'b', 'after', 'now']);
+  });
+});

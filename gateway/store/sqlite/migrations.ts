@@ -341,6 +341,29 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 10, name: 'bootstrap_pins', up: BOOTSTRAP_PINS_MIGRATION },
 ];
 
+/** A database written by a newer gateway: this build does not know its schema and must not write to it. */
+export class SchemaTooNewError extends Error {
+  constructor(readonly found: number, readonly known: number) {
+    super(`the database has schema version ${found}, newer than this build knows (${known}): it was written by a newer gateway`);
+    this.name = 'SchemaTooNewError';
+  }
+}
+
+/** The highest schema version recorded in the file (0 for a new file). Reads only. */
+export function schemaVersion(db: Database.Database): number {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (!table) return 0;
+  const r = db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number | null };
+  return r.v ?? 0;
+}
+
+/** Refuses, before anything is written, a file whose schema is newer than the newest migration here. */
+export function checkSchemaVersion(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): void {
+  const known = migrations[migrations.length - 1]?.version ?? 0;
+  const found = schemaVersion(db);
+  if (found > known) throw new SchemaTooNewError(found, known);
+}
+
 /**
  * Applies every migration not yet recorded in `schema_migrations`, all in one
  * immediate transaction (a crash mid-way leaves the old schema, never half a
@@ -352,6 +375,7 @@ export function migrate(db: Database.Database, migrations: readonly Migration[] 
       throw new Error(`migrations out of order at version ${migrations[i]!.version}`);
     }
   }
+  checkSchemaVersion(db, migrations);
   const run = db.transaction((): number[] => {
     db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version    INTEGER PRIMARY KEY,

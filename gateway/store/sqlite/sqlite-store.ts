@@ -20,7 +20,9 @@ import type {
   SnapshotRow,
   StoreWriter,
 } from '../types.js';
-import { migrate } from './migrations.js';
+import { checkSchemaVersion, migrate } from './migrations.js';
+import { chmodSync } from 'node:fs';
+import { isMainThread } from 'node:worker_threads';
 import {
   appFromRow,
   auditFromRow,
@@ -57,7 +59,23 @@ export interface SqliteStoreOptions {
  * copied fewer pages and gave 6 % more acks/s in the ingest bench (3 runs
  * each, 50.9k against 48.1k). Past 64 MiB of WAL, one RESTART waits for a gap.
  */
-const CHECKPOINT = { everyMs: 1000, restartFrames: 16384 };
+const CHECKPOINT = { everyMs: 1000, restartFrames: 8192, restartBytes: 32 << 20 };
+
+/**
+ * The WAL file keeps the size it once reached, even after a checkpoint lets
+ * SQLite write it from its start again; at that reset SQLite truncates it to
+ * this. With a RESTART from 32 MiB on (wal-sync-worker.ts), the file stays
+ * under the 64 MiB that docs/ARCHITECTURE.md promises.
+ */
+const JOURNAL_SIZE_LIMIT = 16 << 20;
+
+/** Opened for writing, SQLite fell back to reading only: the file or its directory is not writable. */
+export class StoreReadOnlyError extends Error {
+  constructor(readonly path: string) {
+    super(`database ${path} can only be opened for reading`);
+    this.name = 'StoreReadOnlyError';
+  }
+}
 
 // payload_bytes is left out on purpose: it is unused and would only cost a copy.
 const MSG_COLS = 'id, app_id, direction, msg_type, seq, correlation_id, payload_json, created_at';
@@ -70,6 +88,19 @@ const MSG_COLS = 'id, app_id, direction, msg_type, seq, correlation_id, payload_
 function where(conds: Array<[string, unknown]>): [string, unknown[]] {
   const set = conds.filter(([, v]) => v !== undefined);
   return [set.length ? `WHERE ${set.map(([c]) => c).join(' AND ')}` : '', set.map(([, v]) => v)];
+}
+
+/** An existing data directory of 0755 must not expose the messages: its files become 0600. */
+function privateFiles(path: string): void {
+  for (const p of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(p, 0o600);
+    } catch (e) {
+      // Missing, or not ours to change (another owner): the open itself decides.
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EPERM') throw e;
+    }
+  }
 }
 
 export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): SqliteStore {
@@ -91,8 +122,21 @@ export class SqliteStore implements GatewayStore {
 
   constructor(path: string, opts: SqliteStoreOptions = {}) {
     const readonly = opts.readonly === true;
-    this.db = new Database(path, { readonly, fileMustExist: readonly });
+    const onDisk = path !== ':memory:' && path !== '';
+    // trails.db, -wal and -shm hold every message: private from their creation
+    // (SQLite gives -wal and -shm the mode of the database file).
+    const umask = onDisk && !readonly && isMainThread ? process.umask(0o077) : undefined;
     try {
+      this.db = new Database(path, { readonly, fileMustExist: readonly });
+    } finally {
+      if (umask !== undefined) process.umask(umask);
+    }
+    try {
+      // Checked before anything is written: a read-only fallback would still
+      // create -wal and -shm, and a newer schema is not ours to touch.
+      if (!readonly && this.db.readonly) throw new StoreReadOnlyError(path);
+      if (!readonly) checkSchemaVersion(this.db);
+      if (onDisk && !readonly) privateFiles(path);
       // WAL lets REST readers run beside the writer. FULL makes every commit
       // an fsync; pipelined leaves that fsync to the flush thread below, and
       // acks wait for it either way. (An in-memory database has no WAL.)
@@ -102,6 +146,7 @@ export class SqliteStore implements GatewayStore {
       if (pipelined) {
         // The flush thread checkpoints too (wal-sync-worker.ts), off this thread.
         this.db.pragma('wal_autocheckpoint = 0');
+        this.db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT}`);
         const file = new WorkerFileSync(path, CHECKPOINT);
         this.wal = { file, pipeline: new SyncPipeline(file, opts.onFatal) };
       }

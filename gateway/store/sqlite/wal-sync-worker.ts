@@ -24,20 +24,29 @@ const FD = 5; // the WAL descriptor to flush (WalFile's, on the main thread)
 const WORKER_SOURCE = `
 const { workerData, parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
-const { state, dbPath, sqlitePath, checkpointMs, restartFrames } = workerData;
+const { state, dbPath, sqlitePath, checkpointMs, restartFrames, restartBytes } = workerData;
 let seen = 0, db = null, lastCheckpoint = Date.now();
 // Checkpoints run here too, beside the flushes: on the event loop's thread
 // SQLite's auto-checkpoint stopped everything for two fsyncs and the copy.
 // PASSIVE never blocks the writer; but under steady writes it may never catch
 // up with the WAL's end, and only a fully checkpointed WAL is reused from its
 // start, so past restartFrames one RESTART waits for a gap between commits.
+// A WAL file already past restartBytes does not wait for the next second: its
+// RESTART is tried after every flush until one succeeds (a busy reader can
+// make one fail), which keeps the file under its bound (the writer truncates
+// it at the reset: journal_size_limit, sqlite-store.ts).
+function walBytes() {
+  try { return fs.statSync(dbPath + '-wal').size; } catch { return 0; }
+}
 function checkpoint() {
-  if (!sqlitePath || Date.now() - lastCheckpoint < checkpointMs) return;
+  if (!sqlitePath) return;
+  const urgent = restartBytes > 0 && walBytes() > restartBytes;
+  if (!urgent && Date.now() - lastCheckpoint < checkpointMs) return;
   lastCheckpoint = Date.now();
   try {
     if (!db) { db = new (require(sqlitePath))(dbPath, { fileMustExist: true }); db.pragma('busy_timeout = 1000'); }
     const [r] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (r.log > restartFrames) db.pragma('wal_checkpoint(RESTART)');
+    if (urgent || r.log > restartFrames) db.pragma('wal_checkpoint(RESTART)');
   } catch { /* busy or gone: the next round tries again */ }
 }
 function flush() {
@@ -86,7 +95,7 @@ export class WorkerFileSync implements FileSync {
   private dead?: Error;
 
   /** `checkpoint`: take over SQLite's auto-checkpoint (the caller turned it off on its connection). */
-  constructor(dbPath: string, checkpoint?: { everyMs: number; restartFrames: number }) {
+  constructor(dbPath: string, checkpoint?: { everyMs: number; restartFrames: number; restartBytes?: number }) {
     this.wal = new WalFile(dbPath);
     const workerData = {
       state: this.state,
@@ -94,6 +103,7 @@ export class WorkerFileSync implements FileSync {
       sqlitePath: checkpoint ? createRequire(import.meta.url).resolve('better-sqlite3') : undefined,
       checkpointMs: checkpoint?.everyMs ?? 0,
       restartFrames: checkpoint?.restartFrames ?? 0,
+      restartBytes: checkpoint?.restartBytes ?? 0,
     };
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData });
     this.worker.on('message', (m: { message?: string }) => {
