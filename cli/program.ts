@@ -66,7 +66,8 @@ export function parseCommandLine(argv: readonly string[], table: Readonly<Record
   } catch (e) {
     const err = e as CommanderError & { command?: string };
     if (!(e instanceof CommanderError)) throw e;
-    if (err.code === 'commander.helpDisplayed') return { kind: 'help', text: help };
+    // --help, and `trails help COMMAND` (commander.help with 0); commander.help with 1 is "no command".
+    if (err.code === 'commander.helpDisplayed' || (err.code === 'commander.help' && err.exitCode === 0)) return { kind: 'help', text: help };
     if (err.code === 'commander.help') throw usageError('give a command', '');
     throw usageError(messageOf(err), err.command ?? '');
   }

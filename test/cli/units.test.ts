@@ -51,6 +51,8 @@ describe('command line (commander)', () => {
   });
 
   it('generates help for the program and each command; every option a command parses has its text', () => {
+    const viaHelp = parse(['help', 'cancel']);
+    expect(viaHelp.kind === 'help' && viaHelp.text).toMatch(/^Usage: trails cancel /);
     const top = parse(['--help']);
     expect(top.kind === 'help' && top.text).toMatch(/^Usage: trails COMMAND \[options\][\s\S]*--json[\s\S]*"error"/);
     for (const [name, c] of Object.entries(table)) {
