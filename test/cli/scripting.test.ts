@@ -107,6 +107,8 @@ describe('app id prefixes', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toBe('trails: --uuid fedc: no app id that this identity can see starts with it\n');
     expect((await h.cli(['status', '--uuid', 'abc'])).code).toBe(64);
+    const positional = await h.cli(['status', 'abcd0001']);
+    expect(positional).toMatchObject({ code: 64, stderr: expect.stringMatching(/^trails: "abcd0001" is not a JSON payload to report; to query that app, give --uuid abcd0001\n/) });
   });
 
   it('an app resolves prefixes only within its own subtree', async () => {
