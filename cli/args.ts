@@ -1,7 +1,7 @@
 /**
- * A small argv parser: `--name value`, `--name=value`, boolean `--flag`,
- * `--` to end options, and positionals anywhere. Unknown options are usage
- * errors naming the option. A lone "-" or "-5" is a positional.
+ * What a command receives from the command line (program.ts parses it with
+ * commander): its options by name, as its `spec` declares them, and its
+ * positional arguments; plus the small value checks the commands share.
  */
 import { usageError } from './errors.js';
 
@@ -12,46 +12,6 @@ export interface Parsed {
   opts: Record<string, string | boolean | undefined>;
   positionals: string[];
 }
-
-const isOption = (a: string): boolean => a.startsWith('--') && a.length > 2;
-
-export function parseArgs(argv: readonly string[], spec: OptSpec, usage?: string): Parsed {
-  const opts: Parsed['opts'] = {};
-  const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      positionals.push(...argv.slice(i + 1));
-      break;
-    }
-    if (!isOption(arg)) {
-      if (arg === '-h') {
-        opts.help = true;
-        continue;
-      }
-      if (/^-[A-Za-z]/.test(arg)) throw usageError(`unknown option ${arg}`, usage);
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = arg.slice(2, eq < 0 ? undefined : eq);
-    const kind = spec[name];
-    if (!kind) throw usageError(`unknown option --${name}`, usage);
-    if (kind === 'boolean') {
-      if (eq >= 0) throw usageError(`--${name} takes no value`, usage);
-      opts[name] = true;
-      continue;
-    }
-    const value = eq >= 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw usageError(`--${name} needs a value`, usage);
-    if (opts[name] !== undefined) throw usageError(`--${name} is given more than once`, usage);
-    opts[name] = value;
-  }
-  return { opts, positionals };
-}
-
-/** Options every command takes; main splits them off before the command's own parse. */
-export const GLOBAL_OPTS: OptSpec = { server: 'string', 'data-dir': 'string', json: 'boolean', help: 'boolean' };
 
 export function str(p: Parsed, name: string): string | undefined {
   const v = p.opts[name];

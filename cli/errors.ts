@@ -1,20 +1,30 @@
 /**
- * Every failure the CLI reports is a CliError: one line for stderr and the
- * exit code. Usage errors also carry the usage text of their command.
+ * Every failure the CLI reports is a CliError: one line for stderr (also
+ * `{"error": {code, message, exit_code}}` on stdout under --json) and the
+ * exit code. Usage errors also name their command, whose synopsis follows
+ * the line ('' for the top level).
  */
 import { EXIT } from './exit-codes.js';
 
 export class CliError extends Error {
+  /** The error's code under --json: "usage", "failed", or the gateway's own (ApiFailure). */
+  readonly code: string;
+
   constructor(
     message: string,
     readonly exitCode: number = EXIT.failed,
     readonly usage?: string,
+    code?: string,
+    /** More for --json (the matches of an ambiguous id prefix). */
+    readonly detail?: Record<string, unknown>,
   ) {
     super(message);
     this.name = 'CliError';
+    this.code = code ?? (exitCode === EXIT.usage ? 'usage' : 'failed');
   }
 }
 
+/** `usage` is the name of the command whose synopsis follows the message ('' for the top level). */
 export function usageError(message: string, usage?: string): CliError {
   return new CliError(message, EXIT.usage, usage);
 }
@@ -23,10 +33,10 @@ export function usageError(message: string, usage?: string): CliError {
 export class ApiFailure extends CliError {
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: string,
     message: string,
   ) {
-    super(`${message} (${status} ${code})`);
+    super(`${message} (${status} ${code})`, EXIT.failed, undefined, code, { status });
     this.name = 'ApiFailure';
   }
 }

@@ -2,16 +2,17 @@
  * The CLI as a function: argv and environment in, text on two sinks and an
  * exit code out. main.ts wires it to the process; tests call it directly.
  */
-import { GLOBAL_OPTS, parseArgs, str, type Parsed } from './args.js';
 import { agentPort, type AgentPort } from './agent/port.js';
 import { spawnAgent } from './agent/launch.js';
 import { ensureRuntimeDir, logPath, runtimeDir } from './agent/paths.js';
 import { HttpApiClient } from './api/http-client.js';
 import type { ApiClient } from './api/types.js';
-import { makeOutput, type CommandContext, type Sink } from './context.js';
-import { ApiFailure, CliError, usageError } from './errors.js';
+import { makeOutput, type CommandContext, type Output, type Sink } from './context.js';
+import { ApiFailure, CliError } from './errors.js';
 import { EXIT } from './exit-codes.js';
-import { COMMANDS, topUsage } from './help.js';
+import { COMMANDS } from './help.js';
+import { resolveAppIds } from './ids.js';
+import { parseCommandLine, usageLines, wantsJson } from './program.js';
 import { resolveSettings, type Env, type Settings } from './settings.js';
 import type { Command } from './commands/common.js';
 import { cancel } from './commands/cancel.js';
@@ -44,24 +45,13 @@ export interface RunIo {
 }
 
 export async function run(argv: readonly string[], io: RunIo): Promise<number> {
-  const out = makeOutput(io.stdout, io.stderr);
+  const out = trackJson(makeOutput(io.stdout, io.stderr));
+  const json = wantsJson(argv);
   let settings: Settings | undefined;
   try {
-    const { name, rest, leading } = splitCommand(argv);
-    if (name === undefined) {
-      if (leading.opts.help) return out.out(topUsage()), EXIT.ok;
-      throw usageError('give a command', topUsage());
-    }
-    const cmd = COMMAND_TABLE[name];
-    if (!cmd) throw usageError(`unknown command "${name.slice(0, 40)}"`, topUsage());
-    const usage = COMMANDS[cmd.name]!.usage;
-    const p: Parsed = parseArgs(rest, { ...GLOBAL_OPTS, ...cmd.spec }, usage);
-    if (leading.opts.help || p.opts.help) return out.out(usage), EXIT.ok;
-    const pick = (name: string): string | undefined => str(p, name) ?? str(leading, name);
-    const server = pick('server');
-    const dataDir = pick('data-dir');
-    const json = p.opts.json === true || leading.opts.json === true;
-    settings = resolveSettings({ ...(server !== undefined ? { server } : {}), ...(dataDir !== undefined ? { dataDir } : {}), json }, io.env, io.cwd);
+    const inv = parseCommandLine(argv, COMMAND_TABLE);
+    if (inv.kind === 'help') return out.out(inv.text), EXIT.ok;
+    settings = resolveSettings(inv.globals, io.env, io.cwd);
     const s = settings;
     const ctx: CommandContext = {
       settings: s,
@@ -71,45 +61,35 @@ export async function run(argv: readonly string[], io: RunIo): Promise<number> {
       now: io.now ?? Date.now,
       ownerPid: io.ownerPid ?? null,
     };
-    return await cmd.run(p, ctx);
+    const parsed = await resolveAppIds(inv.parsed, COMMANDS[inv.command.name]?.args ?? [], ctx.api);
+    return await inv.command.run(parsed, ctx);
   } catch (err) {
-    return report(err, out, settings);
+    return report(err, out, settings, json);
   }
 }
 
-/** Global options may come before the command; the command is the first other word. */
-function splitCommand(argv: readonly string[]): { name: string | undefined; rest: string[]; leading: Parsed } {
-  let i = 0;
-  const lead: string[] = [];
-  while (i < argv.length) {
-    const a = argv[i]!;
-    if (a === '-h') {
-      lead.push('--help');
-      i++;
-      continue;
-    }
-    if (!a.startsWith('--') || a === '--') break;
-    lead.push(a);
-    const bare = a.slice(2).split('=')[0]!;
-    if (GLOBAL_OPTS[bare] === 'string' && !a.includes('=')) {
-      if (i + 1 < argv.length) lead.push(argv[i + 1]!);
-      i += 2;
-    } else i++;
-  }
-  const leading = parseArgs(lead, GLOBAL_OPTS, topUsage());
-  return { name: argv[i], rest: argv.slice(i + 1), leading };
+/** An Output that remembers whether a JSON document went out, so a failure after it adds no second one. */
+function trackJson(out: Output): Output & { jsonWritten: boolean } {
+  const t = {
+    ...out,
+    jsonWritten: false,
+    json: (value: unknown) => {
+      t.jsonWritten = true;
+      out.json(value);
+    },
+  };
+  return t;
 }
 
-function report(err: unknown, out: ReturnType<typeof makeOutput>, settings: Settings | undefined): number {
-  if (err instanceof CliError) {
-    let message = err.message;
-    if (err instanceof ApiFailure && err.status === 401) message += hint401(settings);
-    out.err(`trails: ${message}`);
-    if (err.usage) out.err(err.usage);
-    return err.exitCode;
-  }
-  out.err(`trails: unexpected failure: ${(err as Error)?.stack ?? String(err)}`);
-  return EXIT.failed;
+function report(err: unknown, out: Output & { jsonWritten: boolean }, settings: Settings | undefined, json: boolean): number {
+  const e = err instanceof CliError ? err : undefined;
+  let message = e ? e.message : `unexpected failure: ${(err as Error)?.stack ?? String(err)}`;
+  if (err instanceof ApiFailure && err.status === 401) message += hint401(settings);
+  const exitCode = e ? e.exitCode : EXIT.failed;
+  if (json && !out.jsonWritten) out.json({ error: { code: e ? e.code : 'internal', message: e ? message : String(err), exit_code: exitCode, ...e?.detail } });
+  out.err(`trails: ${message}`);
+  if (e?.usage !== undefined) out.err(usageLines(e.usage));
+  return exitCode;
 }
 
 function hint401(settings: Settings | undefined): string {

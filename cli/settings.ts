@@ -3,7 +3,10 @@
  * environment:
  *
  *  - server: --server, else TRAILS_SERVER, else the serverEp of TRAILS_INFO
- *    (ws→http, /ws dropped), else http://127.0.0.1:8443
+ *    (ws→http, /ws dropped), else where the gateway listens: TRAILS_LISTEN
+ *    (the gateway's own setting, HOST:PORT), else DIR/listen when the
+ *    gateway recorded it there, else http://127.0.0.1:8443. A wildcard
+ *    host (0.0.0.0, ::) means this machine: the loopback address.
  *  - data dir: --data-dir, else TRAILS_DATA_DIR, else ./data (the admin key)
  *  - identity: TRAILS_APP_ID + TRAILS_APP_KEY (what `trails register`
  *    exports) sign as that app; otherwise the local admin key signs.
@@ -11,7 +14,8 @@
  * Keys are read only when a request is signed, so --help and `register`
  * work without them.
  */
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { decodeTrailsInfo, type TrailsConfig } from '../client/config.js';
 import { keyPairFromSeed, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
 import { readAdminKey } from '../gateway/auth/admin-key.js';
@@ -19,6 +23,8 @@ import { isUuid } from '../gateway/protocol/parse.js';
 import { CliError } from './errors.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8443';
+/** The file in the data directory where a gateway may record its listen address (HOST:PORT). */
+export const LISTEN_FILE = 'listen';
 
 export type Env = Record<string, string | undefined>;
 
@@ -46,8 +52,8 @@ export interface Settings {
 
 export function resolveSettings(globals: Globals, env: Env, cwd: string): Settings {
   const info = decodeInfo(env.TRAILS_INFO);
-  const serverUrl = normalizeServer(globals.server ?? nonEmpty(env.TRAILS_SERVER) ?? (info ? fromServerEp(info.serverEp) : DEFAULT_SERVER));
   const dataDir = resolve(cwd, globals.dataDir ?? nonEmpty(env.TRAILS_DATA_DIR) ?? 'data');
+  const serverUrl = normalizeServer(globals.server ?? nonEmpty(env.TRAILS_SERVER) ?? (info ? fromServerEp(info.serverEp) : listening(env, dataDir)));
   const rawId = nonEmpty(env.TRAILS_APP_ID);
   if (rawId !== undefined && !isUuid(rawId)) throw new CliError(`TRAILS_APP_ID must be a UUID, not "${String(rawId).slice(0, 64)}"`);
   const appId = rawId?.toLowerCase();
@@ -64,6 +70,30 @@ export function resolveSettings(globals: Globals, env: Env, cwd: string): Settin
       return signer;
     },
   };
+}
+
+/** The gateway's listen address as a URL to reach it from here: TRAILS_LISTEN, else DIR/listen, else the default. */
+function listening(env: Env, dataDir: string): string {
+  const fromEnv = nonEmpty(env.TRAILS_LISTEN);
+  if (fromEnv !== undefined) return listenUrl(fromEnv, 'TRAILS_LISTEN');
+  const file = join(dataDir, LISTEN_FILE);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch {
+    return DEFAULT_SERVER; // no record (an older gateway, or another directory): the default
+  }
+  return listenUrl(text, file);
+}
+
+/** HOST:PORT (or only PORT, or a URL) → http://host:port, with a wildcard host as loopback. */
+export function listenUrl(text: string, source: string): string {
+  if (/^(https?|wss?):\/\//.test(text)) return text;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s\[\]]+)):(\d{1,5})$/.exec(text) ?? /^()()(\d{1,5})$/.exec(text);
+  if (!m || Number(m[3]) > 65535) throw new CliError(`${source} must be HOST:PORT such as 0.0.0.0:8443, not "${text.slice(0, 100)}"`);
+  const v6 = m[1];
+  const host = v6 !== undefined ? (v6 === '::' ? '[::1]' : `[${v6}]`) : !m[2] || m[2] === '0.0.0.0' ? '127.0.0.1' : m[2];
+  return `http://${host}:${m[3]}`;
 }
 
 function resolveSigner(appId: string | undefined, appKey: string | undefined, dataDir: string): Signer {

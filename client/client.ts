@@ -201,18 +201,23 @@ export class TrailsClient {
 
   // ── data path ─────────────────────────────────────────────────────
 
-  status(payload: unknown): void {
-    this.send('Status', payload);
+  /**
+   * Queues a Status. True when it was queued (or on a no-op client); false
+   * when it was refused: not JSON, too large, or the app has already ended
+   * (said once in the log, and a 'dropped' event each time).
+   */
+  status(payload: unknown): boolean {
+    return this.send('Status', payload);
   }
 
-  /** The app's result; it ends the app once stored. */
-  result(payload: unknown): void {
-    this.send('Result', payload);
+  /** The app's result; it ends the app once stored. False when refused, as status(). */
+  result(payload: unknown): boolean {
+    return this.send('Result', payload);
   }
 
-  /** The app failed; it ends the app once stored. Payload: {message, detail}. */
-  error(msg: string, detail?: unknown): void {
-    this.send('Error', { message: String(msg), detail: detail === undefined ? null : detail });
+  /** The app failed; it ends the app once stored. Payload: {message, detail}. False when refused, as status(). */
+  error(msg: string, detail?: unknown): boolean {
+    return this.send('Error', { message: String(msg), detail: detail === undefined ? null : detail });
   }
 
   /** Resolves true once every queued message is acked, false after `timeoutMs`. */
@@ -299,9 +304,9 @@ export class TrailsClient {
     if (core.ownsConnection) core.connection.close();
   }
 
-  private send(msgType: MsgType, payload: unknown): void {
+  private send(msgType: MsgType, payload: unknown): boolean {
     const core = this.core;
-    if (!core) return;
+    if (!core) return true;
     try {
       let json: JsonValue;
       try {
@@ -309,12 +314,13 @@ export class TrailsClient {
       } catch (err) {
         core.log.warn(`${msgType} payload is not JSON; dropped: ${(err as Error).message}`, { appId: core.config.appId });
         this.events.emit('dropped', { appId: core.config.appId, seq: null, msgType, reason: `payload is not JSON: ${(err as Error).message}` });
-        return;
+        return false;
       }
-      core.session.enqueue(msgType, json);
+      return core.session.enqueue(msgType, json);
     } catch (err) {
       // Last line of defence: telemetry must never take the app down.
       core.log.error(`${msgType} failed`, { err: String(err) });
+      return false;
     }
   }
 }

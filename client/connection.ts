@@ -213,30 +213,32 @@ export class TrailsConnection {
       },
       onClose: (code, reason) => {
         if (!current()) return;
+        const opened = this._state === 'open';
         this.socket = null;
         this.log.debug('socket closed', { code, reason });
         for (const m of [...this.members.values()]) m.socketClosed(code, reason);
-        this.scheduleReconnect();
+        this.scheduleReconnect(opened ? `connection lost (${code}${reason ? ` ${reason}` : ''})` : `cannot reach the gateway${reason ? ` (${reason})` : ''}`);
       },
     };
     try {
       mine = this.socket = this.transport.open(this.url, handlers);
     } catch (err) {
       // A transport that throws at open (bad URL, no sockets left) is one more failed attempt.
-      this.log.warn('could not open a socket', { url: this.url, err: String(err) });
       this.socket = null;
-      this.scheduleReconnect();
+      this.scheduleReconnect(`could not open a socket (${String(err)})`);
     }
   }
 
-  private scheduleReconnect(): void {
+  private scheduleReconnect(why: string): void {
     if (this.members.size === 0) {
       this._state = 'idle';
       return;
     }
     const delay = backoffDelay(this.attempt++, this.random, this.backoff);
     this._state = 'backoff';
-    this.log.info('reconnecting', { url: this.url, delayMs: delay, attempt: this.attempt });
+    // Attempts 1, 2, 4, 8, …: a gateway that is down is said, without a line per retry.
+    const level = (this.attempt & (this.attempt - 1)) === 0 ? 'warn' : 'debug';
+    this.log[level](`${why} at ${this.url}; retrying in ${(delay / 1000).toFixed(1)} s (attempt ${this.attempt})`);
     this.timer = setTimeout(() => this.connect(), delay);
     // The host app decides how long the process lives; a pending reconnect must not keep it alive.
     this.timer.unref?.();

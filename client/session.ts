@@ -74,6 +74,9 @@ export class Session implements ConnectionMember {
   private retryTimer: NodeJS.Timeout | null = null;
   private retryAttempt = 0;
   private paused = false;
+  private endedWhy = '';
+  /** The log has said that messages after the end are refused (it says so once). */
+  private refusedAfterEnd = false;
   /** Messages still unacked when the session ended: a later flush() must not report success. */
   private lostAtEnd = 0;
   /** flush()/shutdown() waiters; the flag asks for "registered" as well as "drained". */
@@ -113,7 +116,7 @@ export class Session implements ConnectionMember {
 
   /** Numbers, signs and queues a message. False when it was dropped (logged, 'dropped' emitted). */
   enqueue(msgType: MsgType, payload: JsonValue): boolean {
-    if (this.ended) return this.drop(null, msgType, `the app has ${this._state}; no more messages are sent`);
+    if (this.ended) return this.refuseAfterEnd(msgType);
     if (this.terminalQueued) return this.drop(null, msgType, 'a Result or Error was already sent; it ends the app');
     const seq = this.seqCounter + 1;
     const frame = { type: 'message' as const, app_id: this.appId, header: { msg_type: msgType, timestamp: this.d.now(), seq, correlation_id: null }, payload, sig: null };
@@ -207,6 +210,7 @@ export class Session implements ConnectionMember {
   /** Stops for good: leftover messages are dropped, the connection released. */
   end(state: 'finished' | 'failed', why: string): void {
     if (this.ended) return;
+    this.endedWhy = why;
     this.clearTimer();
     const left = this.outbox.clear();
     this.lostAtEnd = left.length;
@@ -262,9 +266,16 @@ export class Session implements ConnectionMember {
   private onRegistered(f: RegisteredFrame): void {
     if (this._state !== 'registering') return this.d.log.debug('extra registered frame ignored', { appId: this.appId });
     if (this.d.config.secLevel !== 'open' && (this.d.verifyServer ? !this.d.verifyServer(f) : this.d.serverKey && !verifyFrame(f, this.d.serverKey))) {
-      // Not from the gateway we pinned: do not trust it; try again.
-      this.d.log.error('registered frame does not verify against serverPubKey; retrying', { appId: this.appId });
-      return this.retryRegistration(this.lastRegSent ?? 'register');
+      // Not the gateway we pinned. Retrying cannot change that (and a second register of an
+      // app the gateway has just registered is only refused already_registered): stop, once.
+      const pinned = this.d.config.serverPubKey;
+      const says = typeof f.server_pub_key === 'string' ? f.server_pub_key : 'no key';
+      const why =
+        pinned && says !== pinned
+          ? `the gateway identifies as ${says}, but serverPubKey in the config pins ${pinned}: a wrong serverPubKey (TRAILS_INFO), or not the gateway meant`
+          : 'the gateway\'s registered frame does not verify against serverPubKey';
+      this.d.log.error(`${why}; giving up on app ${this.appId}`, { appId: this.appId });
+      return this.end('failed', 'the gateway is not the one serverPubKey pins');
     }
     if (this.d.sealed && !this.d.sealed.complete(f)) {
       this.d.log.error('encrypted handshake with the gateway failed; retrying', { appId: this.appId });
@@ -449,6 +460,19 @@ export class Session implements ConnectionMember {
     const t = (frame as { type?: string }).type;
     const sealedData = this.d.sealed !== undefined && t !== 'register' && t !== 're_register';
     return JSON.stringify(this.key && !sealedData ? signFrame(frame, this.key) : { ...frame, sig: null });
+  }
+
+  /**
+   * A message after the app ended: refused (false, and a 'dropped' event each
+   * time), but said in the log once, not once per call of a loop that keeps
+   * reporting.
+   */
+  private refuseAfterEnd(msgType: MsgType): false {
+    const reason = `app ${this.appId} has ${this._state === 'failed' ? 'failed' : 'ended'} (${this.endedWhy}); status/result/error are refused from now on`;
+    if (!this.refusedAfterEnd) this.d.log.warn(reason);
+    this.refusedAfterEnd = true;
+    this.emitDropped(null, msgType, reason);
+    return false;
   }
 
   private drop(seq: number | null, msgType: MsgType, reason: string): false {

@@ -49,9 +49,11 @@ export function wsTransport(opts: WsTransportOptions = {}): Transport {
         if (!isBinary) h.onMessage(data.toString());
         else h.onBinary?.(data as Buffer);
       });
-      // ws follows 'error' with 'close'; the listener only keeps the error from being thrown.
-      ws.on('error', () => {});
-      ws.on('close', (code, reason) => closeOnce(code, reason.toString()));
+      // ws follows 'error' with 'close'; the error's text ("connect ECONNREFUSED …") becomes
+      // the close reason when the socket gives none, so a failed attempt can say why.
+      let failure = '';
+      ws.on('error', (err) => void (failure ||= err.message));
+      ws.on('close', (code, reason) => closeOnce(code, reason.toString() || failure));
       return {
         send: (text) => {
           if (ws.readyState === WebSocket.OPEN) ws.send(text);

@@ -1,10 +1,16 @@
 /**
- * `trails child-info [--name NAME] [--parent ID] [--deadline S] [--tags JSON] [--export VAR]`:
+ * `trails child-info [--name NAME] [--parent ID] [--sec-level TIER] [--deadline S] [--tags JSON] [--export VAR]`:
  * a new child UUID, its intent declared (POST /api/v1/children: scheduled,
  * start_failed if it does not register in time), and its TRAILS_INFO.
+ *
+ * The child's tier: --sec-level, else the parent's own when this shell is
+ * the parent (its TRAILS_INFO says it), else open. Open is what any client
+ * speaks, the reference Python client included; a child declared signed
+ * that cannot sign is refused tier_mismatch on every try.
  */
 import { randomUUID } from 'node:crypto';
 import { str } from '../args.js';
+import { SEC_LEVELS, type SecLevel } from '../../gateway/protocol/frames.js';
 import { childConfig, encodeTrailsInfo, withJoinToken } from '../../client/config.js';
 import type { JsonValue } from '../../gateway/protocol/frames.js';
 import { parseJsonArg, usageError } from '../errors.js';
@@ -16,7 +22,7 @@ const VAR = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export const childInfo: Command = {
   name: 'child-info',
-  spec: { name: 'string', parent: 'string', deadline: 'string', tags: 'string', export: 'string' },
+  spec: { name: 'string', parent: 'string', 'sec-level': 'string', deadline: 'string', tags: 'string', export: 'string' },
   async run(p, ctx) {
     maxPositionals(p, 0, usage);
     const parentId = target(p, ctx, usage, 'parent');
@@ -33,11 +39,16 @@ export const childInfo: Command = {
     const exportVar = str(p, 'export');
     if (exportVar !== undefined && !VAR.test(exportVar)) throw usageError(`--export must be a shell variable name, not "${exportVar}"`, usage);
 
+    const tierText = str(p, 'sec-level');
+    if (tierText !== undefined && !SEC_LEVELS.includes(tierText as SecLevel)) throw usageError(`--sec-level must be one of ${SEC_LEVELS.join(', ')}, not "${tierText.slice(0, 40)}"`, usage);
+
     const info = ctx.settings.info;
-    // The child inherits the parent's gateway, key and tier: from the parent's own TRAILS_INFO when this is the parent.
-    const base = info && info.appId === parentId ? info : await gatewayConfig(ctx, parentId, null, 'parent', info?.secLevel ?? 'signed');
+    // The child inherits the parent's gateway and key: from the parent's own TRAILS_INFO when this is the parent.
+    const own = info && info.appId === parentId ? info : undefined;
+    const secLevel = (tierText as SecLevel | undefined) ?? own?.secLevel ?? 'open';
+    const base = own ?? (await gatewayConfig(ctx, parentId, null, 'parent', secLevel));
     const appId = randomUUID();
-    const config = childConfig(base, name, { appId, startDeadline, now: ctx.now(), ...(tags ? { tags: tags as Record<string, JsonValue> } : {}) });
+    const config = childConfig({ ...base, secLevel }, name, { appId, startDeadline, now: ctx.now(), ...(tags ? { tags: tags as Record<string, JsonValue> } : {}) });
     const declared = await ctx.api.declareChild({
       parentId,
       appId,
@@ -49,7 +60,7 @@ export const childInfo: Command = {
     // The child's own join token rides in its serverEp (registration gate): readers of serverEp alone carry it unchanged.
     if (declared.join_token) config.serverEp = withJoinToken(config.serverEp, declared.join_token);
     const trailsInfo = encodeTrailsInfo(config);
-    if (ctx.settings.json) ctx.out.json({ appId, parentId, appName: name, startDeadline, trailsInfo });
+    if (ctx.settings.json) ctx.out.json({ appId, parentId, appName: name, startDeadline, secLevel: config.secLevel, trailsInfo });
     else if (exportVar) ctx.out.out(`export ${exportVar}=${shellQuote(trailsInfo)} ${exportVar}_APP_ID=${shellQuote(appId)}`);
     else ctx.out.out(trailsInfo);
     return 0;

@@ -14,10 +14,11 @@ export interface Command {
   run(p: Parsed, ctx: CommandContext): Promise<number>;
 }
 
-export const usageOf = (name: string): string => COMMANDS[name]?.usage ?? '';
+/** What a command's usage errors carry: its name, whose synopsis run() prints after the message. */
+export const usageOf = (name: string): string => name;
 
 export function uuidArg(value: string, what: string, usage: string): string {
-  if (!isUuid(value)) throw usageError(`${what} must be an app UUID, not "${String(value).slice(0, 64)}"`, usage);
+  if (!isUuid(value)) throw usageError(`${what} must be an app UUID or a unique prefix of one (4 or more hex digits), not "${String(value).slice(0, 64)}"`, usage);
   return value.toLowerCase();
 }
 

@@ -12,6 +12,8 @@ import type { JsonValue } from '../../gateway/protocol/frames.js';
 import type { CrashRow, SnapshotRow } from '../../gateway/store/types.js';
 import { maxPositionals, target, usageOf, type Command } from './common.js';
 import { reportStatus } from './data-path.js';
+import { isIdPrefix } from '../ids.js';
+import { isUuid } from '../../gateway/protocol/parse.js';
 
 const usage = usageOf('status');
 
@@ -21,12 +23,24 @@ export const status: Command = {
   async run(p, ctx) {
     if (p.positionals.length > 0) {
       if (str(p, 'uuid') !== undefined) throw usageError('give --uuid ID to query, or a JSON payload to report, not both', usage);
+      const arg = p.positionals[0]!;
+      // `trails status 8f3a1b2c` means a query more often than a report: say how to ask for it.
+      if ((isUuid(arg) || isIdPrefix(arg)) && !isJson(arg)) throw usageError(`"${arg}" is not a JSON payload to report; to query that app, give --uuid ${arg}`, usage);
       return reportStatus(p, ctx);
     }
     maxPositionals(p, 0, usage);
     return query(ctx, target(p, ctx, usage));
   },
 };
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 interface Facts {
   app: App;

@@ -1,10 +1,11 @@
-/** `trails tree [--uuid ID]`: the §25 picture of a subtree, or of every tree. */
-import { str } from '../args.js';
+/** `trails tree [--uuid ID] [--active] [--depth N] [--since WHEN]`: the §25 picture of a subtree, or of every tree. */
+import { flag, str, type Parsed } from '../args.js';
 import type { App } from '../api/types.js';
 import type { CommandContext } from '../context.js';
 import { progressOf } from '../render/app-line.js';
 import { renderForest } from '../render/tree.js';
 import { mapLimit, maxPositionals, uuidArg, usageOf, type Command } from './common.js';
+import { filterTree, parseDepth, parseSince, type TreeFilter } from './tree-filter.js';
 
 const usage = usageOf('tree');
 
@@ -15,9 +16,10 @@ interface Node extends App {
 
 export const tree: Command = {
   name: 'tree',
-  spec: { uuid: 'string' },
+  spec: { uuid: 'string', active: 'boolean', depth: 'string', since: 'string' },
   async run(p, ctx) {
     maxPositionals(p, 0, usage);
+    const filter = filterOf(p, ctx.now());
     const given = str(p, 'uuid');
     const rootId = given !== undefined ? uuidArg(given, '--uuid', usage) : ctx.settings.appId;
     let apps: App[];
@@ -27,8 +29,9 @@ export const tree: Command = {
     } else {
       apps = await ctx.api.listApps({ limit: 10_000 });
     }
-    const progress = await liveProgress(ctx, apps);
     const roots = rootId ? [rootId] : undefined;
+    apps = filterTree(apps, filter, roots);
+    const progress = await liveProgress(ctx, apps);
     if (ctx.settings.json) {
       ctx.out.json({ trees: nest(apps, progress, roots) });
       return 0;
@@ -38,6 +41,12 @@ export const tree: Command = {
     return 0;
   },
 };
+
+function filterOf(p: Parsed, now: number): TreeFilter {
+  const depth = str(p, 'depth');
+  const since = str(p, 'since');
+  return { active: flag(p, 'active'), ...(depth !== undefined ? { depth: parseDepth(depth, usage) } : {}), ...(since !== undefined ? { sinceMs: parseSince(since, now, usage) } : {}) };
+}
 
 /** The progress of running apps, from their latest snapshot (one request each, a few at a time). */
 async function liveProgress(ctx: CommandContext, apps: readonly App[]): Promise<Map<string, number>> {

@@ -14,6 +14,7 @@ import type { GatewayEvent } from '../../gateway/events.js';
 import type { MessageRow } from '../../gateway/store/types.js';
 import { FrameSocket } from '../conformance/frame-socket.js';
 import { GatewayHarness } from '../conformance/gateway-harness.js';
+import { run as runCli } from '../../cli/run.js';
 import { newSigningKey } from '../conformance/signatures.js';
 import { findReferenceClient, PythonRun, until, type ReferenceClient } from './reference-client.js';
 import { ERROR, FROM_ENV, LIFECYCLE, RECONNECT } from './python-drivers.js';
@@ -92,6 +93,32 @@ describe.skipIf(!lookup.ok)('reference Python client against the gateway', () =>
     expect(payloads(appId, 'Result')).toHaveLength(1);
     expect(store().getApp(appId)).toMatchObject({ status: 'done' });
     expect(store().crashes({ app_id: appId })).toEqual([]);
+  });
+
+  it('a child declared by `trails child-info` (default tier: open) runs the reference client from its TRAILS_INFO', async () => {
+    const parentId = randomUUID();
+    const parent = await FrameSocket.open(harness.gw.wsUrl);
+    try {
+      parent.send({ type: 'register', app_id: parentId, parent_id: null, app_name: 'interop-cli-parent', child_pub_key: newSigningKey().publicKeyText, sig: null });
+      expect(await parent.next(5000)).toMatchObject({ type: 'registered', app_id: parentId });
+      let stdout = '';
+      const code = await runCli(['child-info', '--parent', parentId.slice(0, 8), '--name', 'py-child', '--json'], {
+        stdout: (t) => void (stdout += t),
+        stderr: () => {},
+        env: { TRAILS_SERVER: harness.gw.url, TRAILS_DATA_DIR: harness.dataDir },
+        cwd: harness.dataDir,
+      });
+      expect(code).toBe(0);
+      const child = JSON.parse(stdout) as { appId: string; secLevel: string; trailsInfo: string };
+      expect(child.secLevel).toBe('open');
+      const py = run('FROM_ENV', [], { TRAILS_INFO: child.trailsInfo });
+      await py.finished();
+      expect(store().getApp(child.appId)).toMatchObject({ status: 'done', app_name: 'py-child', parent_id: parentId, sec_level: 'open' });
+      expect(payloads(child.appId, 'Result')).toEqual([{ ok: true }]);
+    } finally {
+      parent.send({ type: 'disconnect', app_id: parentId, reason: 'completed' });
+      await parent.close();
+    }
   });
 
   it('TRAILS_INFO (standard base64 of camelCase JSON) is decoded by TrailsClient.init()', async () => {

@@ -1,15 +1,18 @@
 /**
  * Finds the reference Python client at test time. It is never part of this
- * repository: it is taken from a checkout or a bare git directory of the
- * reference (TRAILS_REF_REPO, else the local mirror), extracted to a temp dir
- * when needed, and run unchanged by a Python that has websockets and PyNaCl.
+ * repository: it is read in place from `../shared/reference/trails-client-python/`
+ * beside the checkout (the folder every machine and CI has, as the
+ * conformance scenarios are read; TRAILS_REF_CLIENT overrides it), and run
+ * unchanged by a Python that has websockets and PyNaCl
+ * (scripts/install-test-deps.sh installs them).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
-const DEFAULT_MIRROR = '/work/.mirror/trailsd+trails/repo';
+const ROOT = resolve(import.meta.dirname, '..', '..');
+export const SHARED = resolve(ROOT, '..', 'shared');
+const DEFAULT_CLIENT = join(SHARED, 'reference', 'trails-client-python');
 
 export interface ReferenceClient {
   /** The directory that holds the `trails` package (goes on PYTHONPATH). */
@@ -20,37 +23,26 @@ export interface ReferenceClient {
 
 export type Lookup = { ok: true; client: ReferenceClient } | { ok: false; reason: string };
 
-export function findReferenceClient(): Lookup {
-  const source = process.env.TRAILS_REF_REPO || DEFAULT_MIRROR;
-  if (!existsSync(source)) return { ok: false, reason: `no reference repository at ${source} (set TRAILS_REF_REPO)` };
-  const python = findPython();
-  if (!python) return { ok: false, reason: 'no python3 that can "import websockets, nacl" (apt-get install python3-websockets python3-nacl, or set TRAILS_PYTHON)' };
-
-  let clientDir = join(source, 'client-python');
-  let cleanup = (): void => {};
-  if (!existsSync(join(clientDir, 'trails', 'client.py'))) {
-    const gitDir = existsSync(join(source, '.git')) ? join(source, '.git') : source;
-    const tmp = mkdtempSync(join(tmpdir(), 'trails-ref-client-'));
-    cleanup = () => rmSync(tmp, { recursive: true, force: true });
-    const archive = spawnSync('git', ['--git-dir', gitDir, 'archive', 'HEAD', 'client-python'], { maxBuffer: 64 << 20 });
-    const untar = archive.status === 0 ? spawnSync('tar', ['-x', '-C', tmp], { input: archive.stdout }) : undefined;
-    if (archive.status !== 0 || untar?.status !== 0) {
-      cleanup();
-      const why = archive.status !== 0 ? archive.stderr.toString() : untar?.stderr.toString();
-      return { ok: false, reason: `cannot extract client-python from ${gitDir}: ${why?.trim()}` };
-    }
-    clientDir = join(tmp, 'client-python');
-  }
+/**
+ * The client, or why the interop tests skip. Only an absent ../shared (a
+ * checkout without its sibling folder) or a Python without the two modules
+ * is a reason to skip; a ../shared without the client is an error, since
+ * that means the shared folder is broken, not absent.
+ */
+export function findReferenceClient(env: NodeJS.ProcessEnv = process.env): Lookup {
+  const override = env.TRAILS_REF_CLIENT;
+  if (!override && !existsSync(SHARED)) return { ok: false, reason: `no ${SHARED} beside the checkout (it holds reference/trails-client-python)` };
+  const clientDir = override || DEFAULT_CLIENT;
+  if (!existsSync(join(clientDir, 'trails', 'client.py'))) throw new Error(`the reference Python client is not at ${clientDir} (expected trails/client.py there)`);
+  const python = findPython(env);
+  if (!python) return { ok: false, reason: 'no python3 that can "import websockets, nacl" (scripts/install-test-deps.sh, or apt-get install python3-websockets python3-nacl, or set TRAILS_PYTHON)' };
   const probe = spawnSync(python, ['-c', 'from trails import TrailsClient, TrailsConfig'], { env: pythonEnv(clientDir) });
-  if (probe.status !== 0) {
-    cleanup();
-    return { ok: false, reason: `the reference client does not import: ${probe.stderr.toString().trim()}` };
-  }
-  return { ok: true, client: { clientDir, python, cleanup } };
+  if (probe.status !== 0) throw new Error(`the reference client at ${clientDir} does not import: ${probe.stderr.toString().trim()}`);
+  return { ok: true, client: { clientDir, python, cleanup: () => {} } };
 }
 
-function findPython(): string | undefined {
-  const candidates = [process.env.TRAILS_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
+function findPython(env: NodeJS.ProcessEnv): string | undefined {
+  const candidates = [env.TRAILS_PYTHON, 'python3', '/usr/bin/python3'].filter((p): p is string => Boolean(p));
   return candidates.find((p) => spawnSync(p, ['-c', 'import websockets, nacl']).status === 0);
 }
 
