@@ -8,7 +8,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TrailsClient } from '../../client/client.js';
-import { decodeTrailsInfo } from '../../client/config.js';
+import { decodeTrailsInfo, withJoinToken } from '../../client/config.js';
+import { joinToken } from '../../gateway/device/join-gate.js';
 import { silentLogger } from '../../client/log.js';
 import { deadPort, Harness, until } from './support/harness.js';
 
@@ -28,7 +29,9 @@ const doc = (stdout: string): Record<string, unknown> => {
 
 /** A root app with an id of our choosing (an open-tier device). */
 async function appWithId(appId: string, name: string): Promise<TrailsClient> {
-  const c = TrailsClient.initWith({ v: 1, appId, parentId: null, appName: name, serverEp: h.gw.url, serverPubKey: null, secLevel: 'open' }, { logger: silentLogger });
+  // A root app on the gated gateway: its join token, as POST /api/v1/join-tokens would hand it out.
+  const serverEp = withJoinToken(h.gw.url, joinToken(h.gw.hub.options.householdKey!, appId, null));
+  const c = TrailsClient.initWith({ v: 1, appId, parentId: null, appName: name, serverEp, serverPubKey: null, secLevel: 'open' }, { logger: silentLogger });
   h.devices.push(c);
   await c.events.next('registered', () => true, 5_000);
   return c;

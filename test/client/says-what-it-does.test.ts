@@ -25,7 +25,7 @@ const clients: TrailsClient[] = [];
 
 beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'trails-says-'));
-  gw = await startGateway({ ...defaultConfig(), dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent' });
+  gw = await startGateway({ ...defaultConfig(), dataDir, host: '127.0.0.1', port: 0, logLevel: 'silent', registration: 'open' });
 });
 afterEach(async () => {
   for (const c of clients.splice(0)) c.abandon();

@@ -56,6 +56,7 @@ describe('registration gate (gated)', () => {
       const c = h.connectJoin(t);
       c.frame(d.register());
       h.commit();
+      h.clock.advance(10_000); // repeats of one refused app from one address are held (core/refusal-pacer.ts)
       expect(c.last()).toMatchObject({ code: 'join_required' });
     }
     expect(h.store.getApp(d.appId)).toBeUndefined();
@@ -120,6 +121,7 @@ describe('registration gate (gated)', () => {
     const thief2 = h.connect();
     thief2.frame(d.register());
     h.commit();
+    h.clock.advance(10_000); // the second refusal of this app from this address is held (core/refusal-pacer.ts)
     expect(thief2.last()).toMatchObject({ code: 'join_required' });
     expect(h.store.getApp(d.appId)?.status).toBe('crashed');
     const back = h.connectJoin(token);
