@@ -82,7 +82,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     intervalMs: 40,
     fromWrites: 64,
     clock,
-  });
+  }, (err) => log.error({ err }, 'a commit callback failed; the other writes of its commit were answered'));
   const verifier = config.verifyWorkers > 0 ? new VerifyPool(config.verifyWorkers) : undefined;
   const hub = new DeviceHub({
     store,
@@ -91,6 +91,7 @@ export async function startGateway(config: GatewayConfig, overrides: GatewayOver
     clock,
     events,
     identity,
+    log: (level, msg, extra) => log[level](extra ?? {}, msg),
     options: {
       serverInstance: config.serverInstance,
       rate: config.rate,

@@ -82,7 +82,13 @@ export class WatchServer {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.upgrade(req, socket, head).catch(() => reject(socket, 500, 'internal', 'the gateway failed to open this watch'));
+    this.upgrade(req, socket, head).catch(() => {
+      try {
+        reject(socket, 500, 'internal', 'the gateway failed to open this watch');
+      } catch {
+        socket.destroy();
+      }
+    });
   }
 
   close(): void {
@@ -120,7 +126,7 @@ export class WatchServer {
     }
     if (this.count >= this.maxWatchers) return reject(socket, 503, 'too_many_watchers', 'the gateway has as many watchers as it accepts; try later');
     if (socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, f));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptGuarded(ws, f));
   }
 
   /** An app may watch only itself or its descendants, named by app_id or parent_id. */
@@ -131,6 +137,15 @@ export class WatchServer {
   }
 
   // ── watchers ──────────────────────────────────────────────────────
+
+  /** A failure while a watcher joins closes that watcher only (1011), never the gateway. */
+  private acceptGuarded(ws: WebSocket, f: WatchFilter): void {
+    try {
+      this.accept(ws, f);
+    } catch {
+      ws.close(1011, 'internal error');
+    }
+  }
 
   private accept(ws: WebSocket, f: WatchFilter): void {
     ws.on('error', () => {});

@@ -53,6 +53,8 @@ export class GroupCommitter {
     private readonly maxBatch = 4096,
     private readonly onFatal: (err: Error) => void = () => {},
     private readonly pacing?: CommitPacing,
+    /** A write's callback threw (a defect of its caller): reported, and the other callbacks still run. */
+    private readonly onCallbackError: (err: unknown) => void = () => {},
   ) {}
 
   /** `bulk`: a data frame's write, which may wait for the pacing (CommitPacing). */
@@ -118,7 +120,14 @@ export class GroupCommitter {
    */
   private release(callbacks: Committed[], results: Array<Error | undefined>): void {
     const answer = (flushErr?: Error): void => {
-      for (let i = 0; i < callbacks.length; i++) callbacks[i]!(results[i] ?? flushErr);
+      for (let i = 0; i < callbacks.length; i++) {
+        try {
+          callbacks[i]!(results[i] ?? flushErr);
+        } catch (e) {
+          // One caller's failure must not cost the others their acks.
+          this.onCallbackError(e);
+        }
+      }
     };
     if (results.every((r) => r !== undefined)) answer();
     else this.store.whenDurable(answer);

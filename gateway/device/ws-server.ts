@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ServerFrame } from '../protocol/frames.js';
+import { CloseCode, type ServerFrame } from '../protocol/frames.js';
 import type { Connection } from './connection.js';
 import type { DeviceHub } from './hub.js';
 import { TurnSlicer } from './turn-slicer.js';
@@ -91,7 +91,15 @@ export class DeviceServer {
     const tracked: Tracked = { conn, alive: true };
     this.sockets.set(ws, tracked);
     const hub = this.hub;
-    const run = this.slicer ? (event: () => void) => this.slicer!.run(event) : (event: () => void) => event();
+    // The hub guards its own entry points; this catches what fails before them (the socket's own, say), closing only this socket.
+    const guarded = (event: () => void) => (): void => {
+      try {
+        event();
+      } catch {
+        ws.close(CloseCode.internalError, 'internal error');
+      }
+    };
+    const run = this.slicer ? (event: () => void) => this.slicer!.run(guarded(event)) : (event: () => void) => guarded(event)();
     run(() => hub.onOpen(conn));
     ws.on('message', (data, isBinary) => {
       if (isBinary) run(() => hub.onBinary(conn, data as Buffer));
