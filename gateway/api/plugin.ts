@@ -43,6 +43,7 @@ interface RouteConfig {
 export const API_PREFIX = '/api/v1';
 /** Largest request body of the API (bytes): a control payload is bounded by the device's frame limit (64 KiB by default) anyway. */
 export const API_BODY_LIMIT = 256 * 1024;
+const MAX_ERROR_MESSAGE = 512;
 export const API_ROUTES: readonly RouteDef[] = [...readRoutes, ...writeRoutes, ...claimRoutes, ...lifecycleRoutes];
 
 /** Registers the API on `app`; resolves once its routes exist. */
@@ -59,6 +60,8 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
       api.setErrorHandler((err, req, reply) => {
         const { status, body, expected } = describeError(err as Error);
         if (!expected) deps.onInternalError?.(err, req);
+        // A message may quote the request (a field name, a parser's excerpt): bounded, whatever was sent.
+        if (body.error.message.length > MAX_ERROR_MESSAGE) body.error.message = `${body.error.message.slice(0, MAX_ERROR_MESSAGE - 3)}...`;
         return reply.code(status).send(body);
       });
       api.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no endpoint ${req.method} ${req.url.split('?')[0]}`)));

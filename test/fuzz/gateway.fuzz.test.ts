@@ -176,6 +176,7 @@ describe('gateway fuzz: every REST route', () => {
         expect(res.status, `${route.method} ${path} → ${JSON.stringify(res.body).slice(0, 300)}`).toBeLessThan(500);
         if (res.status >= 400) {
           expect(res.body).toMatchObject({ error: { code: expect.any(String), message: expect.any(String) } });
+          expect(res.body.error.message.length).toBeLessThanOrEqual(512);
           expect(rowCounts(gw.store)).toEqual(before);
         }
       }),
@@ -193,6 +194,9 @@ describe('gateway fuzz: every REST route', () => {
     expect(big.status).toBe(413);
     const leap = await call(gw, admin(gw), 'GET', `${API_PREFIX}/crashes?since=2016-12-31T23:59:60Z`);
     expect(leap.status).toBe(400);
+    const longName = await call(gw, admin(gw), 'POST', control, JSON.stringify({ action: 'x', ['k'.repeat(100_000)]: 1 }));
+    expect(longName.status).toBe(400);
+    expect(longName.body.error.message.length).toBeLessThanOrEqual(512);
     await expectStillServes();
   });
 });
