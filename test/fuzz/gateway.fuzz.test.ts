@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import { API_PREFIX, API_ROUTES } from '../../gateway/api/plugin.js';
 import { signFrame } from '../../gateway/protocol/signing.js';
+import { AUTH_HEADERS } from '../../gateway/auth/request-signing.js';
 import { privateKeyObject } from '../../gateway/crypto/ed25519.js';
 import { admin, call, cleanDirs, startTestGateway } from '../api/support/api-harness.js';
 import { Device } from '../support/hub-harness.js';
@@ -184,6 +185,24 @@ describe('gateway fuzz: every REST route', () => {
     );
     await expectStillServes();
   }, 60_000);
+
+  it('answers hostile authentication headers with a 4xx, never a 5xx', async () => {
+    const headerValue = fc.oneof(
+      fc.string({ maxLength: 120 }).map((v) => v.replace(/[^\x20-\x7e]/g, '')),
+      fc.constantFrom('', '0', '-1', '1e999', '99999999999999999999', 'ed25519:', 'ed25519:' + 'A'.repeat(43) + '=', 'ed25519:' + 'A'.repeat(86) + '==', 'NaN', crypto.randomUUID(), '__proto__'),
+    );
+    const names = Object.values(AUTH_HEADERS);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: API_ROUTES.length - 1 }), fc.dictionary(fc.constantFrom(...names), headerValue), fc.boolean(), async (i, hostile, signedFirst) => {
+        const route = API_ROUTES[i]!;
+        const path = API_PREFIX + route.url.replace(':appId', home.appId).replace(':mac', '02:00:00:00:00:09');
+        const body = route.method === 'POST' ? '{}' : undefined;
+        const res = await call(gw, signedFirst ? admin(gw) : null, route.method, path, body, hostile);
+        expect(res.status, `${route.method} ${path} ${JSON.stringify(hostile)} → ${JSON.stringify(res.body).slice(0, 300)}`).toBeLessThan(500);
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
 
   it('refuses a 20,000-level body with too_complex, an oversized one with 413, before any work', async () => {
     const deep = '['.repeat(20_000) + ']'.repeat(20_000);
