@@ -20,6 +20,7 @@ import { signFrame } from '../../gateway/protocol/signing.js';
 import { AUTH_HEADERS } from '../../gateway/auth/request-signing.js';
 import { privateKeyObject } from '../../gateway/crypto/ed25519.js';
 import { admin, call, cleanDirs, startTestGateway } from '../api/support/api-harness.js';
+import { openWatch } from '../api/support/watch-client.js';
 import { Device } from '../support/hub-harness.js';
 import { RawDevice } from '../support/gateway.js';
 import { hostileString, hostileText, hostileValue, mutation } from './hostile.js';
@@ -202,6 +203,28 @@ describe('gateway fuzz: every REST route', () => {
       }),
       { numRuns: RUNS * 2 },
     );
+  });
+
+  it('answers hostile watch queries with a 4xx or a watch, never a 5xx; a watcher that sends garbage is only closed', async () => {
+    const watchQuery = fc
+      .dictionary(fc.constantFrom('app_id', 'parent_id', 'namespace', 'status', 'since', 'x', '__proto__'), fc.oneof(hostileString, fc.constant(home.appId)), { maxKeys: 3 })
+      .map((q) => Object.entries(q).map(([k, v]) => `${enc(k)}=${enc(v)}`).join('&'));
+    await fc.assert(
+      fc.asyncProperty(watchQuery, fc.boolean(), async (query, signed) => {
+        const opened = await openWatch(gw, signed ? admin(gw) : null, query);
+        if (!opened.ok) {
+          expect(opened.status, `${query} → ${JSON.stringify(opened.body)}`).toBeGreaterThanOrEqual(400);
+          expect(opened.status).toBeLessThan(500);
+          return;
+        }
+        opened.client.ws.send('x'.repeat(5000)); // over the watch frame limit: that watcher is closed
+        opened.client.ws.send(Buffer.from([0xff, 0x00]));
+        const closed = await opened.client.closed;
+        expect(closed.code).not.toBe(1011);
+      }),
+      { numRuns: RUNS },
+    );
+    await expectStillServes();
   });
 
   it('refuses a 20,000-level body with too_complex, an oversized one with 413, before any work', async () => {
