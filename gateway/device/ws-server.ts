@@ -92,14 +92,14 @@ export class DeviceServer {
     this.sockets.set(ws, tracked);
     const hub = this.hub;
     // The hub guards its own entry points; this catches what fails before them (the socket's own, say), closing only this socket.
-    const guarded = (event: () => void) => (): void => {
+    const safely = (event: () => void): void => {
       try {
         event();
       } catch {
         ws.close(CloseCode.internalError, 'internal error');
       }
     };
-    const run = this.slicer ? (event: () => void) => this.slicer!.run(guarded(event)) : (event: () => void) => guarded(event)();
+    const run = this.slicer ? (event: () => void) => this.slicer!.run(() => safely(event)) : safely;
     run(() => hub.onOpen(conn));
     ws.on('message', (data, isBinary) => {
       if (isBinary) run(() => hub.onBinary(conn, data as Buffer));
