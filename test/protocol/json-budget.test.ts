@@ -101,10 +101,13 @@ describe('parseClientFrame: found cases (issue 11)', () => {
   });
 
   it('keeps only the known process_info members, typed', () => {
-    const r = parseClientFrame(register({ pid: 42, uid: 0, hostname: 'h', start_time: 1000, __proto__: { polluted: true }, extra: { deep: [1] } }));
+    // An own "__proto__" member, as JSON.parse makes it from the wire.
+    const text = register({ pid: 42, uid: 0, hostname: 'h', start_time: 1000, extra: { deep: [1] } }).replace('"extra"', '"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}},"extra"');
+    const r = parseClientFrame(text);
     expect(r.ok).toBe(true);
     if (!r.ok || r.frame.type !== 'register') return;
     expect(r.frame.process_info).toEqual({ pid: 42, ppid: null, uid: 0, gid: null, hostname: 'h', node_name: null, pod_ip: null, namespace: null, executable: null, start_time: 1000 });
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(r.frame.process_info)).toBe(Object.prototype);
   });
 });
