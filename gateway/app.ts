@@ -151,6 +151,7 @@ async function start(config: GatewayConfig, overrides: GatewayOverrides, log: Lo
     (err) => log.error({ err: { message: err.message, code: (err as { code?: string }).code } }, 'commits are failing (storage); writes are refused, nothing unstored is acknowledged'),
     { intervalMs: 40, fromWrites: 64, clock },
     (o) => log.warn({ refused: o.refused, duration_ms: o.durationMs, cause: o.first.message }, `storage is back after ${Math.round(o.durationMs / 1000)} s; ${o.refused} writes were refused meanwhile`),
+    (err) => log.error({ err }, 'a commit callback failed; the other writes of its commit were answered'),
   );
   const verifier = config.verifyWorkers > 0 ? new VerifyPool(config.verifyWorkers) : undefined;
   if (verifier) opened.push(() => verifier.close());
@@ -162,6 +163,7 @@ async function start(config: GatewayConfig, overrides: GatewayOverrides, log: Lo
     events,
     identity,
     space,
+    log: (level, msg, extra) => log[level](extra ?? {}, msg),
     options: {
       serverInstance: config.serverInstance,
       rate: config.rate,

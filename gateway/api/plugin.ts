@@ -12,7 +12,8 @@ import type { DeviceHub } from '../device/hub.js';
 import type { GatewayStore } from '../store/types.js';
 import type { RefusalTally } from '../audit/refusal-tally.js';
 import { ApiContext, caller, type RouteDef } from './context.js';
-import { badRequest, describeError, errorBody } from './errors.js';
+import { ApiError, badRequest, describeError, errorBody } from './errors.js';
+import { checkJsonBudget } from '../protocol/json-budget.js';
 import { buildOpenApi } from './openapi.js';
 import { readRoutes } from './routes-read.js';
 import { writeRoutes } from './routes-write.js';
@@ -44,6 +45,9 @@ interface RouteConfig {
 }
 
 export const API_PREFIX = '/api/v1';
+/** Largest request body of the API (bytes): a control payload is bounded by the device's frame limit (64 KiB by default) anyway. */
+export const API_BODY_LIMIT = 256 * 1024;
+const MAX_ERROR_MESSAGE = 512;
 export const API_ROUTES: readonly RouteDef[] = [...readRoutes, ...writeRoutes, ...claimRoutes, ...lifecycleRoutes, ...joinRoutes];
 
 /** Registers the API on `app`; resolves once its routes exist. */
@@ -54,12 +58,14 @@ export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<
     async (api) => {
       api.decorateRequest('principal', undefined);
       api.removeContentTypeParser('application/json');
-      // Kept as bytes here; parsed after authentication, which hashes them.
-      api.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+      // Kept as bytes here; parsed after authentication, which hashes them. No API body needs more than API_BODY_LIMIT (413 beyond).
+      api.addContentTypeParser('application/json', { parseAs: 'buffer', bodyLimit: API_BODY_LIMIT }, (_req, body, done) => done(null, body));
       api.addHook('preValidation', (req, reply) => authenticateAndParse(ctx, deps.auth, req, reply));
       api.setErrorHandler((err, req, reply) => {
         const { status, body, expected } = describeError(err as Error);
         if (!expected) deps.onInternalError?.(err, req);
+        // A message may quote the request (a field name, a parser's excerpt): bounded, whatever was sent.
+        if (body.error.message.length > MAX_ERROR_MESSAGE) body.error.message = `${body.error.message.slice(0, MAX_ERROR_MESSAGE - 3)}...`;
         return reply.code(status).send(body);
       });
       api.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('not_found', `no endpoint ${req.method} ${req.url.split('?')[0]}`)));
@@ -102,10 +108,14 @@ async function authenticateAndParse(ctx: ApiContext, auth: RequestAuthenticator,
   return undefined;
 }
 
+/** The same depth and item budget as device frames (json-budget.ts), checked before JSON.parse. */
 function parseBody(raw: Buffer | undefined): unknown {
   if (raw === undefined || raw.length === 0) return undefined;
+  const text = raw.toString('utf8');
+  const budget = checkJsonBudget(text);
+  if (!budget.ok) throw new ApiError(400, 'too_complex', `body refused: ${budget.message}`);
   try {
-    return JSON.parse(raw.toString('utf8'));
+    return JSON.parse(text);
   } catch (e) {
     throw badRequest(`body is not valid JSON: ${(e as Error).message}`);
   }

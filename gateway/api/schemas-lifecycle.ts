@@ -5,16 +5,16 @@
  * schemas.ts: no coercion, no unknown fields.
  */
 import { SEC_LEVELS } from '../protocol/frames.js';
-import { controlAnswered, controlPending, errorResponses, errorSchema, uuid } from './schemas.js';
+import { controlAnswered, controlPending, dateTime, errorResponses, errorSchema, uuid } from './schemas.js';
 
 const str = (maxLength = 256) => ({ type: 'string', minLength: 1, maxLength }) as const;
 const nullable = (type: 'string' | 'integer') => ({ type: [type, 'null'] }) as const;
 const anyJson = {} as const;
 /** "ed25519:" + standard base64 of 32 bytes (checked strictly by the handler). */
 const pubKey = { type: 'string', minLength: 52, maxLength: 64, pattern: '^ed25519:[A-Za-z0-9+/=]+$' } as const;
-const mac = { type: 'string', pattern: '^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$', description: 'AA:BB:CC:DD:EE:FF' } as const;
+const mac = { type: 'string', maxLength: 17, pattern: '^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){5}$', description: 'AA:BB:CC:DD:EE:FF' } as const;
 const endpoint = { type: 'string', minLength: 1, maxLength: 2048, description: 'ws://, wss://, http:// or https://' } as const;
-const instant = { type: 'string', format: 'date-time', description: 'RFC 3339' } as const;
+const instant = { ...dateTime, description: 'RFC 3339' } as const;
 const timeoutMs = { type: 'integer', minimum: 0, maximum: 600_000, description: 'how long to wait for the answer (default 10000)' } as const;
 const roleRefs = { type: 'array', maxItems: 64, items: str() } as const;
 const secLevel = { type: 'string', enum: [...SEC_LEVELS] } as const;

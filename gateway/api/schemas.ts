@@ -13,13 +13,24 @@ export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a
 
 const str = (maxLength = 256) => ({ type: 'string', minLength: 1, maxLength }) as const;
 const nullable = (type: 'string' | 'integer' | 'number') => ({ type: [type, 'null'] }) as const;
-export const uuid = { type: 'string', pattern: UUID_PATTERN } as const;
+export const uuid = { type: 'string', maxLength: 36, pattern: UUID_PATTERN } as const;
 /** Any JSON value (payloads are opaque to the gateway). */
 const anyJson = {} as const;
 const boolText = { type: 'string', enum: ['true', 'false'] } as const;
 /** 1 … 10000, as text. */
 const limitText = { type: 'string', pattern: '^(?:[1-9][0-9]{0,3}|10000)$', description: '1 to 10000' } as const;
 const statusEnum = { type: 'string', enum: [...APP_STATUSES] } as const;
+/**
+ * RFC 3339 that Date can read: ajv's date-time also passes a leap second
+ * (23:59:60), which Date.parse reads as NaN; the pattern refuses it, and the
+ * length bounds the text.
+ */
+export const dateTime = {
+  type: 'string',
+  maxLength: 64,
+  // format first, so that a malformed time is told as such; the pattern then only refuses second 60.
+  allOf: [{ format: 'date-time' }, { pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-5][0-9]' }],
+} as const;
 
 function object(properties: Record<string, unknown>, required: string[] = []) {
   return { type: 'object', properties, required, additionalProperties: false } as const;
@@ -102,7 +113,7 @@ export const listAppsQuery = object({ status: statusEnum, namespace: str(), pare
 export const childrenQuery = object({ recursive: boolText, status: statusEnum });
 export const messagesQuery = object({ type: { type: 'string', enum: ['Status', 'Result', 'Error', 'Control'] }, limit: limitText });
 export const limitQuery = object({ limit: limitText });
-export const crashesQuery = object({ since: { type: 'string', format: 'date-time' }, app_id: uuid, limit: limitText });
+export const crashesQuery = object({ since: dateTime, app_id: uuid, limit: limitText });
 export const cancelQuery = object({
   cascade: boolText,
   grace: { type: 'string', pattern: '^[0-9]{1,4}(?:\\.[0-9]{1,3})?$', description: 'seconds each level waits for acks, 0 to 3600 (default 30)' },
@@ -116,7 +127,7 @@ export const declareChildBody = object(
     startDeadline: { type: 'integer', minimum: 1, maximum: 604_800, description: 'seconds the child has to register' },
     secLevel: { type: 'string', enum: ['open', 'signed', 'full'] },
     roleRefs: { type: 'array', maxItems: 64, items: str() },
-    tags: { type: 'object', maxProperties: 64 },
+    tags: { type: 'object', maxProperties: 64, propertyNames: { maxLength: 256 } },
   },
   ['parentId', 'appId', 'appName', 'startDeadline'],
 );

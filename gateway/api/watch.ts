@@ -88,7 +88,13 @@ export class WatchServer {
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    this.upgrade(req, socket, head).catch(() => reject(socket, 500, 'internal', 'the gateway failed to open this watch'));
+    this.upgrade(req, socket, head).catch(() => {
+      try {
+        reject(socket, 500, 'internal', 'the gateway failed to open this watch');
+      } catch {
+        socket.destroy();
+      }
+    });
   }
 
   close(): void {
@@ -128,7 +134,7 @@ export class WatchServer {
       return reject(socket, 403, 'forbidden', refusal);
     }
     if (this.capRefused(socket, address) || socket.destroyed) return;
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, f, address));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.acceptGuarded(ws, f, address));
   }
 
   private capRefused(socket: Duplex, address: string): boolean {
@@ -151,6 +157,15 @@ export class WatchServer {
   }
 
   // ── watchers ──────────────────────────────────────────────────────
+
+  /** A failure while a watcher joins closes that watcher only (1011), never the gateway. */
+  private acceptGuarded(ws: WebSocket, f: WatchFilter, address: string): void {
+    try {
+      this.accept(ws, f, address);
+    } catch {
+      ws.close(1011, 'internal error');
+    }
+  }
 
   private accept(ws: WebSocket, f: WatchFilter, address: string): void {
     ws.on('error', () => {});

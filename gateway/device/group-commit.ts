@@ -71,6 +71,8 @@ export class GroupCommitter {
     private readonly onFatal: (err: Error) => void = () => {},
     private readonly pacing?: CommitPacing,
     private readonly onRecovered: (s: OutageSummary) => void = () => {},
+    /** A write's callback threw (a defect of its caller): reported, and the other callbacks still run. */
+    private readonly onCallbackError: (err: unknown) => void = () => {},
   ) {}
 
   /** True from a failed commit until one succeeds. */
@@ -155,7 +157,14 @@ export class GroupCommitter {
       const outer = this.settling === undefined;
       if (outer) this.settling = [];
       try {
-        for (let i = 0; i < callbacks.length; i++) callbacks[i]!(results[i] ?? flushErr);
+        for (let i = 0; i < callbacks.length; i++) {
+          try {
+            callbacks[i]!(results[i] ?? flushErr);
+          } catch (e) {
+            // One caller's failure must not cost the others their acks.
+            this.onCallbackError(e);
+          }
+        }
       } finally {
         if (outer) this.settle();
       }

@@ -22,7 +22,7 @@ import type { GroupCommitter } from './group-commit.js';
 import type { ConnState, HubOptions, LiveApp, PendingFrame, SignedFrame } from './hub-types.js';
 import type { VerifyPool } from '../crypto/verify-pool.js';
 import { decodeSignature } from '../protocol/keys.js';
-import { signingInput } from '../protocol/signing.js';
+import { signingInputOf } from '../protocol/signing.js';
 import { DEFAULT_HUB_OPTIONS } from './hub-types.js';
 import type { ServerIdentity } from './server-identity.js';
 import { RegistrationHandler } from './registration.js';
@@ -52,6 +52,8 @@ export interface HubStats {
   rejected: number;
   /** Sealed frames refused: replayed, reordered, tampered or truncated (encrypted tier). */
   sealedRefused: number;
+  /** Events whose handling threw (a gateway defect): refused with internal_error, logged. */
+  internalErrors: number;
 }
 
 export class DeviceHub {
@@ -61,7 +63,7 @@ export class DeviceHub {
   readonly controls: ControlService;
   /** First contact and claims of factory-fresh devices (bootstrap.ts). */
   readonly bootstrap: BootstrapService;
-  readonly stats: HubStats = { connections: 0, liveApps: 0, framesIn: 0, rejected: 0, sealedRefused: 0 };
+  readonly stats: HubStats = { connections: 0, liveApps: 0, framesIn: 0, rejected: 0, sealedRefused: 0, internalErrors: 0 };
   private readonly conns = new Map<number, ConnState>();
   private readonly live = new Map<string, LiveApp>();
   private readonly registration: RegistrationHandler;
@@ -110,7 +112,61 @@ export class DeviceHub {
 
   // ── transport callbacks ───────────────────────────────────────────
 
+  // Every entry point is guarded: an exception while handling one
+  // socket's event refuses that frame (internal_error) or closes that socket
+  // (1011, when it is not yet set up), and the hub goes on serving the rest.
+
   onOpen(conn: Connection): void {
+    try {
+      this.open(conn);
+    } catch (e) {
+      this.failed(conn, 'open', e);
+    }
+  }
+
+  // try/catch written out in each (no closure per frame on the hot path).
+  onText(conn: Connection, text: string): void {
+    try {
+      this.text(conn, text);
+    } catch (e) {
+      this.failed(conn, 'text frame', e);
+    }
+  }
+
+  onBinary(conn: Connection, data: Uint8Array = new Uint8Array()): void {
+    try {
+      this.binary(conn, data);
+    } catch (e) {
+      this.failed(conn, 'binary frame', e);
+    }
+  }
+
+  onClose(conn: Connection, reason: 'closed' | 'heartbeat' = 'closed'): void {
+    try {
+      this.close(conn, reason);
+    } catch (e) {
+      this.failed(conn, 'close', e);
+    }
+  }
+
+  /** One log line, then an answer to this socket only; never throws. */
+  private failed(conn: Connection, event: string, e: unknown): void {
+    this.stats.internalErrors++;
+    try {
+      this.deps.log?.('error', `hub: handling a ${event} of connection ${conn.id} failed; refused`, { err: e instanceof Error ? e.message : String(e) });
+      const state = this.conns.get(conn.id);
+      if (!state) return conn.close(CloseCode.internalError, 'internal error');
+      if (state.closed) return;
+      this.stats.rejected++;
+      state.errors++;
+      this.send(state, { type: 'error', code: 'internal_error', message: 'the gateway failed while handling this frame and refused it; it has been logged' });
+      if (state.errors > this.options.maxErrors) conn.close(CloseCode.tooManyErrors, 'too many protocol errors');
+    } catch {
+      /* the socket itself is failing: its close event ends it */
+    }
+  }
+
+  private open(conn: Connection): void {
     const o = this.options;
     const state: ConnState = {
       conn,
@@ -126,7 +182,7 @@ export class DeviceHub {
     this.stats.connections = this.conns.size;
   }
 
-  onText(conn: Connection, text: string): void {
+  private text(conn: Connection, text: string): void {
     const state = this.admit(conn);
     if (!state) return;
     if (state.sealedApp) return this.reject(state, 'tier_mismatch', 'this connection carries an encrypted app: send sealed binary frames');
@@ -134,7 +190,7 @@ export class DeviceHub {
   }
 
   /** A sealed frame of the encrypted tier: opened with the session's channel, then handled like text. */
-  onBinary(conn: Connection, data: Uint8Array = new Uint8Array()): void {
+  private binary(conn: Connection, data: Uint8Array): void {
     const state = this.admit(conn);
     if (!state) return;
     const app = this.sealedAppOf(state);
@@ -148,7 +204,7 @@ export class DeviceHub {
   }
 
   /** The socket is gone. `reason` tells a dead peer (heartbeat) from a plain close. */
-  onClose(conn: Connection, reason: 'closed' | 'heartbeat' = 'closed'): void {
+  private close(conn: Connection, reason: 'closed' | 'heartbeat'): void {
     const state = this.conns.get(conn.id);
     if (!state) return;
     state.closed = true;
@@ -297,10 +353,17 @@ export class DeviceHub {
     const app = this.live.get(p.frame.app_id);
     const sig = decodeSignature(p.raw.sig);
     if (!app || app.conn !== state || !app.pubKeyRaw || !sig) return;
+    // No canonical form: left 'sync', the inline check refuses it as bad_signature.
+    const input = signingInputOf(p.raw);
+    if (!input) return;
     p.verdict = 'pending';
-    verifier.check(signingInput(p.raw), sig, app.pubKeyRaw, (ok) => {
+    verifier.check(input, sig, app.pubKeyRaw, (ok) => {
       p.verdict = ok ? 'valid' : 'invalid';
-      this.drain(state);
+      try {
+        this.drain(state);
+      } catch (e) {
+        this.failed(state.conn, 'verified frame', e);
+      }
     });
   }
 

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ServerFrame } from '../protocol/frames.js';
+import { CloseCode, type ServerFrame } from '../protocol/frames.js';
 import { AddressCounts, addressKey } from '../core/address-counts.js';
 import { refuseUpgrade } from '../http/upgrade-refusal.js';
 import type { Connection } from './connection.js';
@@ -139,7 +139,15 @@ export class DeviceServer {
     this.perAddress.add(address);
     this.unregistered.add(address);
     const hub = this.hub;
-    const run = this.slicer ? (event: () => void) => this.slicer!.run(event) : (event: () => void) => event();
+    // The hub guards its own entry points; this catches what fails before them (the socket's own, say), closing only this socket.
+    const safely = (event: () => void): void => {
+      try {
+        event();
+      } catch {
+        ws.close(CloseCode.internalError, 'internal error');
+      }
+    };
+    const run = this.slicer ? (event: () => void) => this.slicer!.run(() => safely(event)) : safely;
     run(() => hub.onOpen(conn));
     this.opts.onAccept?.(remote);
     ws.on('message', (data, isBinary) => {

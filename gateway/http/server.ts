@@ -33,6 +33,16 @@ export function buildHttp(opts: HttpOptions): { app: FastifyInstance; upgrades: 
   }) as unknown as FastifyInstance;
   const upgrades = new Map<string, UpgradeHandler>();
 
+  // Routes outside the API (which has its own handler, api/plugin.ts): a
+  // client error keeps fastify's status and message, anything else is a bare
+  // 500 that says nothing internal (no stack, no message).
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, req, reply) => {
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) return reply.code(status).send({ error: { code: 'bad_request', message: String(err.message).slice(0, 256) } });
+    req.log.error({ err }, 'request failed');
+    return reply.code(500).send({ error: { code: 'internal', message: 'the gateway failed to answer this request; it has been logged' } });
+  });
+
   app.get('/healthz', async (_req, reply) => {
     const ready = opts.ready();
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ok' : 'starting', ...opts.health() });

@@ -9,7 +9,14 @@
  * The rules are the RFC's: members sorted by UTF-16 code units, numbers in
  * ECMAScript's shortest form (what JSON.stringify writes), strings with JSON's
  * minimal escapes; NaN, Infinity and lone surrogates have no canonical form.
+ *
+ * Recursion is bounded (MAX_CANONICAL_DEPTH): client frames are already held
+ * to MAX_JSON_DEPTH before they are parsed (json-budget.ts), and anything
+ * deeper than this is refused with a TypeError instead of exhausting the stack.
  */
+
+/** Deeper than any frame the budget lets through (32), so the limit never refuses a frame that parsed. */
+export const MAX_CANONICAL_DEPTH = 64;
 
 export function canonicalize(value: unknown): string {
   const text = write(value);
@@ -19,7 +26,7 @@ export function canonicalize(value: unknown): string {
 
 /** The canonical form of `o` without its member `omit` (a frame without its "sig"), with no copy of `o`. */
 export function canonicalizeWithout(o: Record<string, unknown>, omit: string): string {
-  return writeObject(o, omit);
+  return writeObject(o, 0, omit);
 }
 
 /**
@@ -44,7 +51,7 @@ function writeName(k: string): string {
 /** String.prototype.isWellFormed (Node 20 has it; the ES2022 lib we compile against does not declare it). */
 const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
-function write(v: unknown): string | undefined {
+function write(v: unknown, depth = 0): string | undefined {
   switch (typeof v) {
     case 'string':
       if (!wellFormed(v)) throw new TypeError('lone surrogates have no canonical JSON form');
@@ -56,9 +63,10 @@ function write(v: unknown): string | undefined {
       return v ? 'true' : 'false';
     case 'object':
       if (v === null) return 'null';
-      if (Array.isArray(v)) return writeArray(v);
-      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return write((v as { toJSON(): unknown }).toJSON());
-      return writeObject(v as Record<string, unknown>);
+      if (depth >= MAX_CANONICAL_DEPTH) throw new TypeError(`nested deeper than ${MAX_CANONICAL_DEPTH} levels`);
+      if (Array.isArray(v)) return writeArray(v, depth + 1);
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function') return write((v as { toJSON(): unknown }).toJSON(), depth + 1);
+      return writeObject(v as Record<string, unknown>, depth + 1);
     case 'bigint':
       throw new TypeError('a BigInt has no JSON form');
     default:
@@ -66,22 +74,22 @@ function write(v: unknown): string | undefined {
   }
 }
 
-function writeArray(a: readonly unknown[]): string {
+function writeArray(a: readonly unknown[], depth: number): string {
   let out = '[';
   for (let i = 0; i < a.length; i++) {
     if (i > 0) out += ',';
-    out += write(a[i]) ?? 'null';
+    out += write(a[i], depth) ?? 'null';
   }
   return out + ']';
 }
 
-function writeObject(o: Record<string, unknown>, omit?: string): string {
+function writeObject(o: Record<string, unknown>, depth: number, omit?: string): string {
   const keys = Object.keys(o).sort();
   let out = '{';
   let first = true;
   for (const k of keys) {
     if (k === omit) continue;
-    const member = write(o[k]);
+    const member = write(o[k], depth);
     if (member === undefined) continue;
     if (!first) out += ',';
     first = false;

@@ -148,6 +148,7 @@ export type ServerFrame = RegisteredFrame | AckFrame | ErrorFrame | ControlFrame
 
 export type ErrorCode =
   | 'invalid_json'
+  | 'too_complex'
   | 'bad_frame'
   | 'unknown_type'
   | 'registration_failed'
@@ -167,6 +168,8 @@ export type ErrorCode =
   | 'rate_limited'
   | 'storage_unavailable'
   | 'too_many_apps'
+  // an unexpected failure of the gateway while it handled this one frame; the frame is refused, nothing of it stored
+  | 'internal_error'
   // bootstrap tier (bootstrap-frames.ts)
   | 'no_claim_intent'
   | 'key_mismatch'
@@ -193,6 +196,8 @@ export const CloseCode = {
   tooManyErrors: 4002,
   rateLimited: 4003,
   overloaded: 4004,
+  /** RFC 6455 1011: the gateway failed on something this socket sent and closes only this socket. */
+  internalError: 1011,
   // bootstrap tier: no active claim intent for parent_pub_key; unclaimed too long
   noClaimIntent: 4005,
   bootstrapExpired: 4007,

@@ -3,9 +3,10 @@
  * typed error out. Every field is checked at this boundary so the hub can trust
  * what it receives; messages name the field, as noble-curves does.
  */
-import type { ClientFrame, ErrorCode, MsgType, SecLevel } from './frames.js';
+import type { ClientFrame, ErrorCode, MsgType, ProcessInfo, SecLevel } from './frames.js';
 import { MSG_TYPES, SEC_LEVELS } from './frames.js';
 import { validateBootstrapRegister } from './bootstrap-frames.js';
+import { checkJsonBudget } from './json-budget.js';
 
 export type ParseResult =
   /** `raw` is the frame exactly as sent: signatures are checked over it, never over the normalised `frame`. */
@@ -27,6 +28,9 @@ export function isUuid(v: unknown): v is string {
 }
 
 export function parseClientFrame(text: string): ParseResult {
+  // Before anything recursive touches the frame (json-budget.ts).
+  const budget = checkJsonBudget(text);
+  if (!budget.ok) return { ok: false, code: 'too_complex', message: `frame refused: ${budget.message}` };
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -54,7 +58,7 @@ function validate(o: Record<string, unknown>): ClientFrame {
         parent_id: o.parent_id == null ? null : uuid(o, 'parent_id'),
         app_name: str(o, 'app_name', MAX_NAME),
         child_pub_key: str(o, 'child_pub_key', 128),
-        process_info: optObject(o, 'process_info'),
+        process_info: optProcessInfo(o),
         role_refs: optStringArray(o, 'role_refs'),
         sec_level: optSecLevel(o),
         timestamp: optInt(o, 'timestamp'),
@@ -102,7 +106,7 @@ function validate(o: Record<string, unknown>): ClientFrame {
     case undefined:
       throw new FrameError('bad_frame', 'frame has no "type"');
     default:
-      throw new FrameError('unknown_type', `unknown frame type ${JSON.stringify(o.type)}`);
+      throw new FrameError('unknown_type', `unknown frame type ${short(o.type)}`);
   }
 }
 
@@ -179,11 +183,33 @@ function bool(o: Record<string, unknown>, key: string): boolean {
   return v;
 }
 
-function optObject(o: Record<string, unknown>, key: string): never {
+// ── process_info: every member is stored in its own column (AppRow) ──
+
+/** pid, ppid, uid and gid: 32-bit unsigned, as on every POSIX system. */
+const MAX_ID = 0xffff_ffff;
+/** Latest start_time: 9999-12-31T23:59:59.999Z, the last instant an ISO 8601 row can hold in four digits. */
+export const MAX_START_TIME_MS = 253_402_300_799_999;
+const PI_INTS = ['pid', 'ppid', 'uid', 'gid'] as const;
+const PI_TEXTS = { hostname: MAX_NAME, node_name: MAX_NAME, pod_ip: 64, namespace: MAX_NAME, executable: 1024 } as const;
+
+/** A typed copy with only the known members (unknown ones are dropped, so none reaches storage). */
+function optProcessInfo(o: Record<string, unknown>): ProcessInfo | null {
+  const v = o.process_info;
+  if (v == null) return null;
+  if (!isObject(v)) throw new FrameError('bad_frame', '"process_info" must be an object or null');
+  const out: ProcessInfo = {};
+  for (const k of PI_INTS) out[k] = optRange(v, k, 0, MAX_ID, true);
+  for (const [k, max] of Object.entries(PI_TEXTS) as Array<[keyof typeof PI_TEXTS, number]>) out[k] = optStr(v, k, max, 'process_info.');
+  out.start_time = optRange(v, 'start_time', 0, MAX_START_TIME_MS, false);
+  return out;
+}
+
+function optRange(o: Record<string, unknown>, key: string, min: number, max: number, integer: boolean): number | null {
   const v = o[key];
-  if (v == null) return null as never;
-  if (!isObject(v)) throw new FrameError('bad_frame', `"${key}" must be an object or null`);
-  return v as never;
+  if (v == null) return null;
+  const ok = typeof v === 'number' && (integer ? Number.isSafeInteger(v) : Number.isFinite(v)) && v >= min && v <= max;
+  if (!ok) throw new FrameError('bad_frame', `"process_info.${key}" must be ${integer ? 'an integer' : 'a number'} from ${min} to ${max} or null`);
+  return v as number;
 }
 
 function optStringArray(o: Record<string, unknown>, key: string): string[] | null {
@@ -204,7 +230,13 @@ function optSecLevel(o: Record<string, unknown>): SecLevel | null {
   return v as SecLevel;
 }
 
-function short(v: unknown): string {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+/**
+ * A bounded description of a bad value for an error message: never
+ * serialises an object or array (whatever its depth), and cuts strings.
+ */
+export function short(v: unknown): string {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return v.length > 57 ? `${JSON.stringify(v.slice(0, 54))}...` : JSON.stringify(v);
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  return typeof v === 'object' ? 'an object' : typeof v;
 }

@@ -20,6 +20,20 @@ export function signingInput(frame: object): Uint8Array {
   return Buffer.from(SIG_DOMAIN + canonicalizeWithout(frame as Record<string, unknown>, 'sig'), 'utf8');
 }
 
+/**
+ * The signing input, or undefined for a frame that has no canonical form
+ * (a lone surrogate, a number JSON.parse turned into Infinity, too deep):
+ * no signer could have signed it, so it verifies as a bad signature, never
+ * as an exception.
+ */
+export function signingInputOf(frame: object): Uint8Array | undefined {
+  try {
+    return signingInput(frame);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Returns a copy of the frame with `sig` set. */
 export function signFrame<T extends object>(frame: T, key: KeyObject): T & { sig: string } {
   const sig = encodeSignature(sign(signingInput(frame), key));
@@ -28,6 +42,7 @@ export function signFrame<T extends object>(frame: T, key: KeyObject): T & { sig
 
 export function verifyFrame(frame: object, publicKey: KeyObject): boolean {
   const raw = decodeSignature((frame as { sig?: unknown }).sig);
-  if (raw === undefined) return false;
-  return verify(signingInput(frame), raw, publicKey);
+  const input = raw === undefined ? undefined : signingInputOf(frame);
+  if (raw === undefined || input === undefined) return false;
+  return verify(input, raw, publicKey);
 }
