@@ -58,7 +58,8 @@ export interface SessionDeps {
 type RegKind = 'register' | 're_register';
 
 /** Refusals worth another try later on the same socket; every other refusal of a registration is final. */
-const RETRYABLE: readonly ErrorCode[] = ['storage_unavailable', 'stale_timestamp', 'unknown_parent', 'rate_limited'];
+// internal_error: the gateway failed on that one frame (a defect it logged); a later try may pass.
+const RETRYABLE: readonly ErrorCode[] = ['storage_unavailable', 'internal_error', 'stale_timestamp', 'unknown_parent', 'rate_limited'];
 
 export class Session implements ConnectionMember {
   readonly appId: string;
@@ -330,7 +331,7 @@ export class Session implements ConnectionMember {
   }
 
   private onMessageError(code: ErrorCode, seq: number, ctx: object): void {
-    if (code === 'storage_unavailable') {
+    if (code === 'storage_unavailable' || code === 'internal_error') {
       this.d.log.warn('gateway could not store a message; will re-send', ctx);
       return this.pauseAndResend();
     }

@@ -3,7 +3,7 @@
  * clock, sockets, key files) and wires them together. Everything below takes
  * its dependencies as arguments.
  */
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -33,6 +33,7 @@ import { registerApi } from './api/plugin.js';
 import { WatchServer } from './api/watch.js';
 import { RefusalTally } from './audit/refusal-tally.js';
 import { AuditRetention } from './audit/audit-retention.js';
+import { DeviceRefusalAudit } from './audit/device-refusals.js';
 import { ActivityLog } from './device/activity-log.js';
 
 export interface RunningGateway {
@@ -153,6 +154,14 @@ async function start(config: GatewayConfig, overrides: GatewayOverrides, log: Lo
     (o) => log.warn({ refused: o.refused, duration_ms: o.durationMs, cause: o.first.message }, `storage is back after ${Math.round(o.durationMs / 1000)} s; ${o.refused} writes were refused meanwhile`),
     (err) => log.error({ err }, 'a commit callback failed; the other writes of its commit were answered'),
   );
+  const refusals = new RefusalTally(clock, (rows) => committer.enqueue((w) => rows.forEach((r) => w.insertAudit(r))), {
+    intervalMs: config.refusalIntervalMs,
+    maxEntries: config.refusalMaxEntries,
+  });
+  const deviceAudit = new DeviceRefusalAudit(clock, (row) => committer.enqueue((w) => w.insertAudit(row)), refusals, {
+    intervalMs: config.refusalIntervalMs,
+    maxEntries: config.refusalMaxEntries,
+  });
   const verifier = config.verifyWorkers > 0 ? new VerifyPool(config.verifyWorkers) : undefined;
   if (verifier) opened.push(() => verifier.close());
   const hub = new DeviceHub({
@@ -163,6 +172,7 @@ async function start(config: GatewayConfig, overrides: GatewayOverrides, log: Lo
     events,
     identity,
     space,
+    deviceAudit,
     log: (level, msg, extra) => log[level](extra ?? {}, msg),
     options: {
       serverInstance: config.serverInstance,
@@ -199,11 +209,12 @@ async function start(config: GatewayConfig, overrides: GatewayOverrides, log: Lo
     sliceMs: 5,
     onAccept: (remote) => activity.connected(remote),
   });
+  const health = (): Record<string, unknown> => ({ connections: devices.size, live_apps: hub.stats.liveApps, server_pub_key: identity.publicKeyText, disk: space.state });
   const { app: http, upgrades } = buildHttp({
     logger: log,
     ...(tls ? { tls } : {}),
     ready: () => ready && !hub.isStopping,
-    health: () => ({ connections: devices.size, live_apps: hub.stats.liveApps, server_pub_key: identity.publicKeyText, disk: space.state }),
+    health,
   });
   upgrades.set('/ws', (req, socket, head) => devices.handleUpgrade(req, socket, head));
   const auth = new RequestAuthenticator({
@@ -213,17 +224,13 @@ async function start(config: GatewayConfig, overrides: GatewayOverrides, log: Lo
     adminKey: admin.publicKeyText,
     statusOf: (id) => hub.liveApp(id)?.status ?? store.getApp(id)?.status,
   });
-  const refusals = new RefusalTally(clock, (rows) => committer.enqueue((w) => rows.forEach((r) => w.insertAudit(r))), {
-    intervalMs: config.refusalIntervalMs,
-    maxEntries: config.refusalMaxEntries,
-  });
   const auditRetention = new AuditRetention(clock, (op, done) => committer.enqueue(op, done), {
     maxAgeMs: config.auditRetentionMs,
     maxRows: config.auditMaxRows,
     everyMs: 60_000,
     batch: 1000,
   });
-  const api = await registerApi(http, { hub, store, auth, refusals, onInternalError: (err, req) => log.error({ err, url: req.url }, 'API request failed') });
+  const api = await registerApi(http, { hub, store, auth, refusals, health, onInternalError: (err, req) => log.error({ err, url: req.url }, 'API request failed') });
   const watch = new WatchServer(api, auth, events, {
     statusWindowMs: config.watchStatusWindowMs,
     maxWatchers: config.maxWatchers,
@@ -255,6 +262,8 @@ async function start(config: GatewayConfig, overrides: GatewayOverrides, log: Lo
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   const scheme = tls ? 'https' : 'http';
   const url = `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  // Where this gateway listens, for the CLI on the box when no --server is given (cli/settings.ts LISTEN_FILE).
+  writeFileSync(join(config.dataDir, 'listen'), `${url}\n`, { mode: 0o600 });
   log.info({ url, dataDir: config.dataDir, serverPubKey: identity.publicKeyText }, 'gateway ready');
 
   const stop = async (): Promise<void> => {

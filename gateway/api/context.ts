@@ -37,6 +37,8 @@ export class ApiContext {
     readonly hub: DeviceHub,
     readonly store: GatewayStore,
     refusals?: RefusalTally,
+    /** What /healthz says (connections, disk space): the composition root knows it; GET /health answers it to a signed caller. */
+    readonly health: () => object = () => ({}),
   ) {
     this.rules = new TreeRules(store);
     this.refusals = refusals ?? new RefusalTally(hub.deps.clock, (rows) => hub.deps.committer.enqueue((w) => rows.forEach((r) => w.insertAudit(r))));

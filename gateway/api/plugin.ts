@@ -35,6 +35,8 @@ export interface ApiDeps {
   version?: string;
   /** Counts the refusals of unauthenticated requests; ApiContext makes a default one without it. */
   refusals?: RefusalTally;
+  /** The gateway's health figures (the same as /healthz), for GET /api/v1/health. */
+  health?: () => object;
   onInternalError?: (err: unknown, req: FastifyRequest) => void;
 }
 
@@ -52,7 +54,7 @@ export const API_ROUTES: readonly RouteDef[] = [...readRoutes, ...writeRoutes, .
 
 /** Registers the API on `app`; resolves once its routes exist. */
 export async function registerApi(app: FastifyInstance, deps: ApiDeps): Promise<ApiContext> {
-  const ctx = new ApiContext(deps.hub, deps.store, deps.refusals);
+  const ctx = new ApiContext(deps.hub, deps.store, deps.refusals, deps.health);
   const openapi = buildOpenApi(API_ROUTES, deps.version ?? '0.1.0');
   await app.register(
     async (api) => {

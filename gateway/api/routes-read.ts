@@ -130,4 +130,9 @@ export const readRoutes: RouteDef[] = [
     schema: { querystring: S.crashesQuery, response: withErrors(S.crashesResponse) },
     handler: crashes,
   },
+  {
+    method: 'GET', url: '/health', action: 'health', summary: 'What /healthz says, for any signed caller: connections, live apps, the data disk\'s free space and low_space state',
+    schema: { response: withErrors(S.healthResponse) },
+    handler: async (ctx) => ctx.health(),
+  },
 ];

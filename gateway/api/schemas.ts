@@ -190,6 +190,27 @@ export const cancelResponse = object(
 );
 
 /** The error responses every authenticated route can give. */
+/** GET /health: the figures of /healthz (the disk's free space is null until it was first read). */
+export const healthResponse = {
+  type: 'object',
+  required: ['connections', 'live_apps', 'disk'],
+  properties: {
+    connections: { type: 'integer' },
+    live_apps: { type: 'integer' },
+    server_pub_key: { type: 'string' },
+    disk: {
+      type: 'object',
+      required: ['free_bytes', 'total_bytes', 'reserve_bytes', 'low_space'],
+      properties: {
+        free_bytes: { type: ['integer', 'null'] },
+        total_bytes: { type: ['integer', 'null'] },
+        reserve_bytes: { type: 'integer' },
+        low_space: { type: 'boolean' },
+      },
+    },
+  },
+} as const;
+
 export const errorResponses = {
   400: errorSchema,
   401: errorSchema,

@@ -243,11 +243,12 @@ export class BootstrapService {
     const at = this.hub.nowIso();
     const remote = state.conn.remote;
     const row = m.appId ? this.hub.deps.store.getApp(m.appId) : undefined;
-    this.hub.deps.committer.enqueue((w) =>
-      w.insertAudit({
+    this.hub.auditRefusal(
+      {
         timestamp: at, action: m.action, target_app_id: m.appId, cascade: false, payload_json: { mac: m.mac, presented_key: m.presented, pinned_key: m.pinned },
         auth_domain: 'device', source_app_id: null, oauth_subject: null, source_ip: remote, user_agent: null, outcome: 'refused:key_mismatch',
-      }),
+      },
+      `${m.mac} ${m.presented}`,
     );
     this.hub.deps.events.emit({
       type: 'alert', kind: 'key_mismatch', app_id: m.appId ?? '', parent_id: row?.parent_id ?? null, namespace: row?.namespace ?? null, at,

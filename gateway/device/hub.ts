@@ -16,7 +16,8 @@ import { RefusalPacer } from '../core/refusal-pacer.js';
 import { parseClientFrame } from '../protocol/parse.js';
 import type { ClientFrame, ErrorCode, ServerFrame } from '../protocol/frames.js';
 import { CloseCode, FINAL_REFUSALS } from '../protocol/frames.js';
-import type { GatewayStore } from '../store/types.js';
+import type { GatewayStore, NewAudit } from '../store/types.js';
+import type { DeviceRefusalAudit } from '../audit/device-refusals.js';
 import type { Connection } from './connection.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { ConnState, HubOptions, LiveApp, PendingFrame, SignedFrame } from './hub-types.js';
@@ -40,6 +41,8 @@ export interface HubDeps {
   /** Verifies signed messages off the main thread; without it they are verified inline. */
   verifier?: VerifyPool;
   options?: Partial<HubOptions>;
+  /** Refusals of unproven device keys: the first written in full, repeats counted (audit/device-refusals.ts); without it every one is written. */
+  deviceAudit?: Pick<DeviceRefusalAudit, 'record'>;
   /** Free space of the data directory: below the reserve, new data is refused (disk-space.ts). */
   space?: { readonly low: boolean };
   log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
@@ -291,6 +294,13 @@ export class DeviceHub {
     }
     this.send(state, frame);
     if (state.errors > this.options.maxErrors) state.conn.close(CloseCode.tooManyErrors, 'too many protocol errors');
+  }
+
+  /** The audit row of a device refused for a key it could not prove; `subject` tells repeats apart (device-refusals.ts). */
+  auditRefusal(row: NewAudit, subject: string): void {
+    const audit = this.deps.deviceAudit;
+    if (audit) audit.record(row, subject);
+    else this.deps.committer.enqueue((w) => w.insertAudit(row));
   }
 
   now(): number {

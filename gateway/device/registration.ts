@@ -269,11 +269,12 @@ export class RegistrationHandler {
     const at = this.hub.nowIso();
     const remote = state.conn.remote;
     const pinned = row.pub_key ?? '';
-    this.hub.deps.committer.enqueue((w) =>
-      w.insertAudit({
+    this.hub.auditRefusal(
+      {
         timestamp: at, action: 'register', target_app_id: row.app_id, cascade: false, payload_json: { presented_key: presented, pinned_key: pinned },
         auth_domain: 'device', source_app_id: null, oauth_subject: null, source_ip: remote, user_agent: null, outcome: 'refused:app_owned',
-      }),
+      },
+      presented,
     );
     this.hub.deps.events.emit({ type: 'alert', kind: 'key_mismatch', app_id: row.app_id, parent_id: row.parent_id, namespace: row.namespace, at, mac: null, presented_key: presented, pinned_key: pinned, remote });
     return { code: 'app_owned', message: `app ${row.app_id} is registered with another key` };

@@ -297,6 +297,25 @@ describe('reconnect and resend', () => {
     expect([...gw.apps.get(c.appId!)!.stored.keys()].sort()).toEqual([1, 2]);
   });
 
+  it('re-sends a message the gateway refused with internal_error (its failure on that frame), and stores it once', async () => {
+    const gw = new FakeGateway();
+    let failed = false;
+    gw.intercept = (f, s) => {
+      if (f.type !== 'message' || f.header.seq !== 1 || failed) return false;
+      failed = true;
+      s.push({ type: 'error', code: 'internal_error', message: 'the gateway failed on this frame', app_id: f.app_id, seq: 1 });
+      return true;
+    };
+    const c = start(gw);
+    const dropped: Array<number | null> = [];
+    c.events.on('dropped', (d) => dropped.push(d.seq));
+    c.status({ n: 1 });
+    c.status({ n: 2 });
+    expect(await c.flush(3000)).toBe(true);
+    expect(dropped).toEqual([]);
+    expect([...gw.apps.get(c.appId!)!.stored.keys()].sort()).toEqual([1, 2]);
+  });
+
   it('drops a message the gateway will never accept, and carries on', async () => {
     const gw = new FakeGateway();
     gw.intercept = (f, s) => {
