@@ -32,6 +32,7 @@ describe('GET /api/v1/openapi.json', () => {
         'GET /api/v1/apps/{appId}/snapshots/latest latest_snapshot',
         'GET /api/v1/bootstrap-devices list_bootstrap_devices',
         'GET /api/v1/crashes list_crashes',
+      'GET /api/v1/health health',
         'GET /api/v1/server-key get_server_key',
         'GET /api/v1/watch watch',
         'POST /api/v1/apps/{appId}/cancel cancel',
