@@ -45,3 +45,25 @@ export interface BootstrapLink {
   /** Last accepted signed timestamp on this link (replay window of its control_response). */
   lastAuthTs: number;
 }
+
+/** Counters of the bootstrap tier (bootstrap.ts), read by provisioning and registration. */
+export interface BootstrapStats {
+  /** bootstrap_register accepted (the device is awaiting claim, or owed its provision). */
+  accepted: number;
+  /** Refused: no claim intent, bad signature, stale, key mismatch, malformed. */
+  refused: number;
+  /** Over the per-address rate: dropped unanswered (one rate_limited error per socket). */
+  dropped: number;
+  /** Other frames from a socket that only made first contact (nothing stored). */
+  notRegistered: number;
+  keyMismatch: number;
+  expired: number;
+  provisionsSent: number;
+  provisionsAcked: number;
+  /** register / re_register refused by the registration gate (join_required). */
+  joinRefused: number;
+  /** bootstrap_register refused because the awaiting table is full (bootstrap_full). */
+  full: number;
+  /** Expired rows deleted after their retention. */
+  purged: number;
+}

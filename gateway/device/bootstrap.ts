@@ -29,30 +29,10 @@ import { verifyFrame } from '../protocol/signing.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
 import type { DeviceHub } from './hub.js';
 import type { ConnState, SignedFrame } from './hub-types.js';
+import type { BootstrapStats } from './bootstrap-types.js';
 import { ProvisionDelivery, type ClaimOutcome, type ClaimRequest } from './provisioning.js';
 
-export interface BootstrapStats {
-  /** bootstrap_register accepted (the device is awaiting claim, or owed its provision). */
-  accepted: number;
-  /** Refused: no claim intent, bad signature, stale, key mismatch, malformed. */
-  refused: number;
-  /** Over the per-address rate: dropped unanswered (one rate_limited error per socket). */
-  dropped: number;
-  /** Other frames from a socket that only made first contact (nothing stored). */
-  notRegistered: number;
-  keyMismatch: number;
-  expired: number;
-  provisionsSent: number;
-  provisionsAcked: number;
-  /** register / re_register refused by the registration gate (join_required). */
-  joinRefused: number;
-  /** bootstrap_register refused because the awaiting table is full (bootstrap_full). */
-  full: number;
-  /** Expired rows deleted after their retention. */
-  purged: number;
-}
-
-export type { ClaimOutcome, ClaimRequest };
+export type { BootstrapStats, ClaimOutcome, ClaimRequest };
 
 type Refusal = { code: 'key_mismatch'; message: string };
 

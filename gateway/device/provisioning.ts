@@ -12,7 +12,7 @@ import { CloseCode } from '../protocol/frames.js';
 import { verifyFrame } from '../protocol/signing.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
 import type { AppRow } from '../store/types.js';
-import type { BootstrapStats } from './bootstrap.js';
+import type { BootstrapStats } from './bootstrap-types.js';
 import type { DeviceHub } from './hub.js';
 import type { ConnState, SignedFrame } from './hub-types.js';
 
