@@ -13,7 +13,7 @@ import { verifyFrame } from '../protocol/signing.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
 import type { AppRow } from '../store/types.js';
 import type { BootstrapStats } from './bootstrap-types.js';
-import type { DeviceHub } from './hub.js';
+import type { ProvisioningContext } from './hub-context.js';
 import type { ConnState, SignedFrame } from './hub-types.js';
 
 export interface ClaimRequest {
@@ -32,7 +32,7 @@ export type ClaimOutcome = { ok: true; device: BootstrapDeviceRow; released: str
 
 export class ProvisionDelivery {
   constructor(
-    private readonly hub: DeviceHub,
+    private readonly hub: ProvisioningContext,
     private readonly stats: BootstrapStats,
     private readonly linkOf: (childPubKey: string) => ConnState | undefined,
   ) {}
