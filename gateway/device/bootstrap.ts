@@ -27,7 +27,7 @@ import { CloseCode } from '../protocol/frames.js';
 import { decodePublicKey } from '../protocol/keys.js';
 import { verifyFrame } from '../protocol/signing.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
-import type { DeviceHub } from './hub.js';
+import type { BootstrapContext } from './hub-context.js';
 import type { ConnState, SignedFrame } from './hub-types.js';
 import type { BootstrapStats } from './bootstrap-types.js';
 import { ProvisionDelivery, type ClaimOutcome, type ClaimRequest } from './provisioning.js';
@@ -53,7 +53,7 @@ export class BootstrapService {
   /** All addresses together: a flood from many addresses is capped too. */
   private readonly globalBucket: TokenBucket;
 
-  constructor(private readonly hub: DeviceHub) {
+  constructor(private readonly hub: BootstrapContext) {
     this.limiter = new AddressLimiter(hub.options.bootstrapPerMinute, hub.options.bootstrapBurst);
     const perSecond = hub.options.bootstrapGlobalPerMinute / 60;
     this.globalBucket = new TokenBucket(perSecond, hub.options.bootstrapGlobalPerMinute, hub.deps.clock.now());
