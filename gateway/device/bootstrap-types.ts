@@ -1,5 +1,8 @@
-/** Options and per-connection state of the bootstrap tier (bootstrap.ts), shared with hub-types.ts. */
+/** Options, per-connection state, counters and claims of the bootstrap tier (bootstrap.ts, provisioning.ts), shared with hub-types.ts. */
 import type { KeyObject } from 'node:crypto';
+import type { ProvisionPayload } from '../protocol/bootstrap-frames.js';
+import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
+import type { AppRow } from '../store/types.js';
 import type { RegistrationMode } from './join-gate.js';
 
 export interface BootstrapOptions {
@@ -67,3 +70,18 @@ export interface BootstrapStats {
   /** Expired rows deleted after their retention. */
   purged: number;
 }
+
+/** A claim of a device awaiting it (provisioning.ts). */
+export interface ClaimRequest {
+  device: BootstrapDeviceRow;
+  /** "app:<uuid>" of the signer. */
+  claimedBy: string;
+  parent: AppRow;
+  appId: string;
+  appName: string;
+  roleRefs: string[];
+  payload: ProvisionPayload;
+}
+
+/** `released`: the other keys that presented this MAC under the same parent key, forgotten by the claim. */
+export type ClaimOutcome = { ok: true; device: BootstrapDeviceRow; released: string[] } | { ok: false; conflict: string };

@@ -27,10 +27,9 @@ import { CloseCode } from '../protocol/frames.js';
 import { decodePublicKey } from '../protocol/keys.js';
 import { verifyFrame } from '../protocol/signing.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
-import type { BootstrapContext } from './hub-context.js';
+import type { BootstrapContext, Provisions, ProvisionsFactory } from './hub-context.js';
 import type { ConnState, SignedFrame } from './hub-types.js';
-import type { BootstrapStats } from './bootstrap-types.js';
-import { ProvisionDelivery, type ClaimOutcome, type ClaimRequest } from './provisioning.js';
+import type { BootstrapStats, ClaimOutcome, ClaimRequest } from './bootstrap-types.js';
 
 export type { BootstrapStats, ClaimOutcome, ClaimRequest };
 
@@ -46,18 +45,22 @@ export class BootstrapService {
   private sweep?: Timer;
   /** Earliest expires_at of an awaiting device (ms); null = not known, read the store. Saves a write a second. */
   private nextDue: number | null = null;
-  private readonly provisions: ProvisionDelivery;
+  private readonly provisions: Provisions;
   /** New awaiting rows enqueued but not yet committed (the cap counts them). */
   private queued = 0;
   private lastPurge = Number.NEGATIVE_INFINITY;
   /** All addresses together: a flood from many addresses is capped too. */
   private readonly globalBucket: TokenBucket;
 
-  constructor(private readonly hub: BootstrapContext) {
+  /** `provisions` makes the delivery of claims and provisions (provisioning.ts), given this tier's counters and sockets. */
+  constructor(
+    private readonly hub: BootstrapContext,
+    provisions: ProvisionsFactory,
+  ) {
     this.limiter = new AddressLimiter(hub.options.bootstrapPerMinute, hub.options.bootstrapBurst);
     const perSecond = hub.options.bootstrapGlobalPerMinute / 60;
     this.globalBucket = new TokenBucket(perSecond, hub.options.bootstrapGlobalPerMinute, hub.deps.clock.now());
-    this.provisions = new ProvisionDelivery(hub, this.stats, (key) => this.linkOf(key));
+    this.provisions = provisions(this.stats, (key) => this.linkOf(key));
   }
 
   start(): void {

@@ -7,14 +7,15 @@
  */
 import type { Clock, Timer } from '../ports/clock.js';
 import type { EventBus } from '../events.js';
-import type { ErrorCode, ServerFrame } from '../protocol/frames.js';
+import type { ControlResponseFrame, ErrorCode, ServerFrame } from '../protocol/frames.js';
 import type { GatewayStore, NewAudit } from '../store/types.js';
 import type { DeviceRefusalAudit } from '../audit/device-refusals.js';
 import type { VerifyPool } from '../crypto/verify-pool.js';
 import type { GroupCommitter } from './group-commit.js';
 import type { ServerIdentity } from './server-identity.js';
-import type { ConnState, HubOptions, LiveApp } from './hub-types.js';
-import type { BootstrapStats } from './bootstrap-types.js';
+import type { ConnState, HubOptions, LiveApp, SignedFrame } from './hub-types.js';
+import type { BootstrapStats, ClaimOutcome, ClaimRequest } from './bootstrap-types.js';
+import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
 
 export interface HubDeps {
   store: GatewayStore;
@@ -82,6 +83,16 @@ export interface PinnedKeys {
   readonly stats: Pick<BootstrapStats, 'joinRefused'>;
   checkPinnedKey(state: ConnState, appId: string, presented: string): { code: 'key_mismatch'; message: string } | undefined;
 }
+
+/** Of the provision delivery (provisioning.ts), for the bootstrap tier: claims, provisions and their answers. */
+export interface Provisions {
+  claim(req: ClaimRequest): Promise<ClaimOutcome>;
+  send(state: ConnState, row: BootstrapDeviceRow): void;
+  onAnswer(state: ConnState, f: ControlResponseFrame, raw: SignedFrame): void;
+}
+
+/** The hub makes the bootstrap tier's delivery, given the tier's counters and its sockets by device key. */
+export type ProvisionsFactory = (stats: BootstrapStats, linkOf: (childPubKey: string) => ConnState | undefined) => Provisions;
 
 // ── one context per handler: exactly what it uses ──
 

@@ -27,6 +27,7 @@ import { DataHandler } from './data.js';
 import { ControlService } from './controls.js';
 import { LifecycleSweeper } from './lifecycle-sweeper.js';
 import { BootstrapService } from './bootstrap.js';
+import { ProvisionDelivery } from './provisioning.js';
 
 export type { HubDeps, HubStats };
 
@@ -54,7 +55,7 @@ export class DeviceHub implements HubContext {
     this.registration = new RegistrationHandler(this);
     this.data = new DataHandler(this);
     this.sweeper = new LifecycleSweeper(this);
-    this.bootstrap = new BootstrapService(this);
+    this.bootstrap = new BootstrapService(this, (stats, linkOf) => new ProvisionDelivery(this, stats, linkOf));
   }
 
   /** Restart half of spec §19, deadline and expiry sweeps. */
