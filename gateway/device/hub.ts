@@ -202,7 +202,7 @@ export class DeviceHub implements HubContext {
     });
   }
 
-  // ── shared by the handlers ────────────────────────────────────────
+  // ── shared by the handlers (their narrow views: hub-context.ts) ───
 
   liveApp(appId: string): LiveApp | undefined {
     return this.live.get(appId);
