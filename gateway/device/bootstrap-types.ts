@@ -1,5 +1,8 @@
-/** Options and per-connection state of the bootstrap tier (bootstrap.ts), shared with hub-types.ts. */
+/** Options, per-connection state, counters and claims of the bootstrap tier (bootstrap.ts, provisioning.ts), shared with hub-types.ts. */
 import type { KeyObject } from 'node:crypto';
+import type { ProvisionPayload } from '../protocol/bootstrap-frames.js';
+import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
+import type { AppRow } from '../store/types.js';
 import type { RegistrationMode } from './join-gate.js';
 
 export interface BootstrapOptions {
@@ -45,3 +48,40 @@ export interface BootstrapLink {
   /** Last accepted signed timestamp on this link (replay window of its control_response). */
   lastAuthTs: number;
 }
+
+/** Counters of the bootstrap tier (bootstrap.ts), read by provisioning and registration. */
+export interface BootstrapStats {
+  /** bootstrap_register accepted (the device is awaiting claim, or owed its provision). */
+  accepted: number;
+  /** Refused: no claim intent, bad signature, stale, key mismatch, malformed. */
+  refused: number;
+  /** Over the per-address rate: dropped unanswered (one rate_limited error per socket). */
+  dropped: number;
+  /** Other frames from a socket that only made first contact (nothing stored). */
+  notRegistered: number;
+  keyMismatch: number;
+  expired: number;
+  provisionsSent: number;
+  provisionsAcked: number;
+  /** register / re_register refused by the registration gate (join_required). */
+  joinRefused: number;
+  /** bootstrap_register refused because the awaiting table is full (bootstrap_full). */
+  full: number;
+  /** Expired rows deleted after their retention. */
+  purged: number;
+}
+
+/** A claim of a device awaiting it (provisioning.ts). */
+export interface ClaimRequest {
+  device: BootstrapDeviceRow;
+  /** "app:<uuid>" of the signer. */
+  claimedBy: string;
+  parent: AppRow;
+  appId: string;
+  appName: string;
+  roleRefs: string[];
+  payload: ProvisionPayload;
+}
+
+/** `released`: the other keys that presented this MAC under the same parent key, forgotten by the claim. */
+export type ClaimOutcome = { ok: true; device: BootstrapDeviceRow; released: string[] } | { ok: false; conflict: string };

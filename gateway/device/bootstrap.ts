@@ -27,32 +27,11 @@ import { CloseCode } from '../protocol/frames.js';
 import { decodePublicKey } from '../protocol/keys.js';
 import { verifyFrame } from '../protocol/signing.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
-import type { DeviceHub } from './hub.js';
+import type { BootstrapContext, Provisions, ProvisionsFactory } from './hub-context.js';
 import type { ConnState, SignedFrame } from './hub-types.js';
-import { ProvisionDelivery, type ClaimOutcome, type ClaimRequest } from './provisioning.js';
+import type { BootstrapStats, ClaimOutcome, ClaimRequest } from './bootstrap-types.js';
 
-export interface BootstrapStats {
-  /** bootstrap_register accepted (the device is awaiting claim, or owed its provision). */
-  accepted: number;
-  /** Refused: no claim intent, bad signature, stale, key mismatch, malformed. */
-  refused: number;
-  /** Over the per-address rate: dropped unanswered (one rate_limited error per socket). */
-  dropped: number;
-  /** Other frames from a socket that only made first contact (nothing stored). */
-  notRegistered: number;
-  keyMismatch: number;
-  expired: number;
-  provisionsSent: number;
-  provisionsAcked: number;
-  /** register / re_register refused by the registration gate (join_required). */
-  joinRefused: number;
-  /** bootstrap_register refused because the awaiting table is full (bootstrap_full). */
-  full: number;
-  /** Expired rows deleted after their retention. */
-  purged: number;
-}
-
-export type { ClaimOutcome, ClaimRequest };
+export type { BootstrapStats, ClaimOutcome, ClaimRequest };
 
 type Refusal = { code: 'key_mismatch'; message: string };
 
@@ -66,18 +45,22 @@ export class BootstrapService {
   private sweep?: Timer;
   /** Earliest expires_at of an awaiting device (ms); null = not known, read the store. Saves a write a second. */
   private nextDue: number | null = null;
-  private readonly provisions: ProvisionDelivery;
+  private readonly provisions: Provisions;
   /** New awaiting rows enqueued but not yet committed (the cap counts them). */
   private queued = 0;
   private lastPurge = Number.NEGATIVE_INFINITY;
   /** All addresses together: a flood from many addresses is capped too. */
   private readonly globalBucket: TokenBucket;
 
-  constructor(private readonly hub: DeviceHub) {
+  /** `provisions` makes the delivery of claims and provisions (provisioning.ts), given this tier's counters and sockets. */
+  constructor(
+    private readonly hub: BootstrapContext,
+    provisions: ProvisionsFactory,
+  ) {
     this.limiter = new AddressLimiter(hub.options.bootstrapPerMinute, hub.options.bootstrapBurst);
     const perSecond = hub.options.bootstrapGlobalPerMinute / 60;
     this.globalBucket = new TokenBucket(perSecond, hub.options.bootstrapGlobalPerMinute, hub.deps.clock.now());
-    this.provisions = new ProvisionDelivery(hub, this.stats, (key) => this.linkOf(key));
+    this.provisions = provisions(this.stats, (key) => this.linkOf(key));
   }
 
   start(): void {

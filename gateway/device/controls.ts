@@ -13,7 +13,7 @@ import { isFinal } from '../core/lifecycle.js';
 import type { ControlFrame, ControlResponseFrame, JsonValue } from '../protocol/frames.js';
 import { verifyFrame } from '../protocol/signing.js';
 import type { AppStatus, ControlRow, ControlStatus } from '../store/types.js';
-import type { DeviceHub } from './hub.js';
+import type { ControlsContext } from './hub-context.js';
 import { mergeMetadata, plannedDeparture, keyRotation } from './system-actions.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
 
@@ -52,7 +52,7 @@ export class ControlService {
   private readonly expiring = new Set<string>();
   private sweep?: Timer;
 
-  constructor(private readonly hub: DeviceHub) {}
+  constructor(private readonly hub: ControlsContext) {}
 
   start(): void {
     this.sweep = this.hub.deps.clock.every(1000, () => this.expire());

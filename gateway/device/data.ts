@@ -8,7 +8,7 @@ import { statusAfterMessage } from '../core/lifecycle.js';
 import type { MessageFrame } from '../protocol/frames.js';
 import { verifyFrame } from '../protocol/signing.js';
 import type { AppStatus, StoreWriter } from '../store/types.js';
-import type { DeviceHub } from './hub.js';
+import type { DataContext } from './hub-context.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
 import { SnapshotPruner } from './snapshot-pruner.js';
 
@@ -26,7 +26,7 @@ export class DataHandler {
   /** Refused frames per app, waiting for the end of their batch's callbacks. */
   private readonly refused = new Map<LiveApp, Refused[]>();
 
-  constructor(private readonly hub: DeviceHub) {
+  constructor(private readonly hub: DataContext) {
     const { committer } = hub.deps;
     this.pruner = new SnapshotPruner(hub.options.snapshotRetention, (op, done) => committer.enqueue(op, done, BULK));
   }

@@ -8,58 +8,30 @@
  * closes after its app re_registered elsewhere must not mark the app crashed
  * (a defect of the reference server).
  */
-import type { Clock, Timer } from '../ports/clock.js';
+import type { Timer } from '../ports/clock.js';
 import { iso } from '../ports/clock.js';
-import type { EventBus } from '../events.js';
 import { TokenBucket } from '../core/rate-limit.js';
 import { RefusalPacer } from '../core/refusal-pacer.js';
 import { parseClientFrame } from '../protocol/parse.js';
 import type { ClientFrame, ErrorCode, ServerFrame } from '../protocol/frames.js';
 import { CloseCode, FINAL_REFUSALS } from '../protocol/frames.js';
-import type { GatewayStore, NewAudit } from '../store/types.js';
-import type { DeviceRefusalAudit } from '../audit/device-refusals.js';
+import type { NewAudit } from '../store/types.js';
 import type { Connection } from './connection.js';
-import type { GroupCommitter } from './group-commit.js';
 import type { ConnState, HubOptions, LiveApp, PendingFrame, SignedFrame } from './hub-types.js';
-import type { VerifyPool } from '../crypto/verify-pool.js';
 import { decodeSignature } from '../protocol/keys.js';
 import { signingInputOf } from '../protocol/signing.js';
 import { DEFAULT_HUB_OPTIONS } from './hub-types.js';
-import type { ServerIdentity } from './server-identity.js';
+import type { HubContext, HubDeps, HubStats, RefusalContext } from './hub-context.js';
 import { RegistrationHandler } from './registration.js';
 import { DataHandler } from './data.js';
 import { ControlService } from './controls.js';
 import { LifecycleSweeper } from './lifecycle-sweeper.js';
 import { BootstrapService } from './bootstrap.js';
+import { ProvisionDelivery } from './provisioning.js';
 
-export interface HubDeps {
-  store: GatewayStore;
-  committer: GroupCommitter;
-  clock: Clock;
-  events: EventBus;
-  identity: ServerIdentity;
-  /** Verifies signed messages off the main thread; without it they are verified inline. */
-  verifier?: VerifyPool;
-  options?: Partial<HubOptions>;
-  /** Refusals of unproven device keys: the first written in full, repeats counted (audit/device-refusals.ts); without it every one is written. */
-  deviceAudit?: Pick<DeviceRefusalAudit, 'record'>;
-  /** Free space of the data directory: below the reserve, new data is refused (disk-space.ts). */
-  space?: { readonly low: boolean };
-  log?: (level: 'info' | 'warn' | 'error', msg: string, extra?: object) => void;
-}
+export type { HubDeps, HubStats };
 
-export interface HubStats {
-  connections: number;
-  liveApps: number;
-  framesIn: number;
-  rejected: number;
-  /** Sealed frames refused: replayed, reordered, tampered or truncated (encrypted tier). */
-  sealedRefused: number;
-  /** Events whose handling threw (a gateway defect): refused with internal_error, logged. */
-  internalErrors: number;
-}
-
-export class DeviceHub {
+export class DeviceHub implements HubContext {
   private isoAt = Number.NaN;
   private isoText = '';
   readonly options: HubOptions;
@@ -83,7 +55,7 @@ export class DeviceHub {
     this.registration = new RegistrationHandler(this);
     this.data = new DataHandler(this);
     this.sweeper = new LifecycleSweeper(this);
-    this.bootstrap = new BootstrapService(this);
+    this.bootstrap = new BootstrapService(this, (stats, linkOf) => new ProvisionDelivery(this, stats, linkOf));
   }
 
   /** Restart half of spec §19, deadline and expiry sweeps. */
@@ -230,7 +202,7 @@ export class DeviceHub {
     });
   }
 
-  // ── shared by the handlers ────────────────────────────────────────
+  // ── shared by the handlers (their narrow views: hub-context.ts) ───
 
   liveApp(appId: string): LiveApp | undefined {
     return this.live.get(appId);
@@ -272,7 +244,7 @@ export class DeviceHub {
    * the refused app named in the reason, so a well-behaved client stops. A
    * client that comes back anyway waits longer for each repeat (refusal-pacer.ts).
    */
-  reject(state: ConnState, code: ErrorCode, message: string, ctx: { app_id?: string; seq?: number; correlation_id?: string } = {}): void {
+  reject(state: ConnState, code: ErrorCode, message: string, ctx: RefusalContext = {}): void {
     this.stats.rejected++;
     const frame: ServerFrame = { type: 'error', code, message, ...ctx };
     if (code === 'storage_unavailable') {

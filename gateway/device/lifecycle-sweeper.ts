@@ -6,12 +6,12 @@
  */
 import type { Timer } from '../ports/clock.js';
 import type { AppStatus } from '../store/types.js';
-import type { DeviceHub } from './hub.js';
+import type { SweeperContext } from './hub-context.js';
 
 export class LifecycleSweeper {
   private timers: Timer[] = [];
 
-  constructor(private readonly hub: DeviceHub) {}
+  constructor(private readonly hub: SweeperContext) {}
 
   start(): void {
     const { store } = this.hub.deps;

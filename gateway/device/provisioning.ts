@@ -6,33 +6,19 @@
  * device key. Part of the bootstrap tier (bootstrap.ts owns the sockets).
  */
 import { randomUUID } from 'node:crypto';
-import type { ProvisionPayload } from '../protocol/bootstrap-frames.js';
 import type { ControlFrame, ControlResponseFrame } from '../protocol/frames.js';
 import { CloseCode } from '../protocol/frames.js';
 import { verifyFrame } from '../protocol/signing.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
-import type { AppRow } from '../store/types.js';
-import type { BootstrapStats } from './bootstrap.js';
-import type { DeviceHub } from './hub.js';
+import type { BootstrapStats, ClaimOutcome, ClaimRequest } from './bootstrap-types.js';
+import type { ProvisioningContext, Provisions } from './hub-context.js';
 import type { ConnState, SignedFrame } from './hub-types.js';
 
-export interface ClaimRequest {
-  device: BootstrapDeviceRow;
-  /** "app:<uuid>" of the signer. */
-  claimedBy: string;
-  parent: AppRow;
-  appId: string;
-  appName: string;
-  roleRefs: string[];
-  payload: ProvisionPayload;
-}
+export type { ClaimOutcome, ClaimRequest };
 
-/** `released`: the other keys that presented this MAC under the same parent key, forgotten by the claim. */
-export type ClaimOutcome = { ok: true; device: BootstrapDeviceRow; released: string[] } | { ok: false; conflict: string };
-
-export class ProvisionDelivery {
+export class ProvisionDelivery implements Provisions {
   constructor(
-    private readonly hub: DeviceHub,
+    private readonly hub: ProvisioningContext,
     private readonly stats: BootstrapStats,
     private readonly linkOf: (childPubKey: string) => ConnState | undefined,
   ) {}

@@ -14,14 +14,14 @@ import { acceptHandshake } from './encrypted.js';
 import { joinTokenValid } from './join-gate.js';
 import { hasDeparture, KEY_ROTATION_SKEW_MS, keyAllowed, withoutDeparture, withoutRotation } from './system-actions.js';
 import type { AppPatch, AppRow, CrashType, StoreWriter } from '../store/types.js';
-import type { DeviceHub } from './hub.js';
+import type { RegistrationContext } from './hub-context.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';
 import { SEC_RANK } from './hub-types.js';
 
 type Refusal = { code: ErrorCode; message: string };
 
 export class RegistrationHandler {
-  constructor(private readonly hub: DeviceHub) {}
+  constructor(private readonly hub: RegistrationContext) {}
 
   register(state: ConnState, f: RegisterFrame, raw: SignedFrame): void {
     const tier: SecLevel = f.sec_level ?? (f.sig ? 'signed' : 'open');
