@@ -19,7 +19,7 @@ import { join, resolve } from 'node:path';
 import { decodeTrailsInfo, type TrailsConfig } from '../client/config.js';
 import { keyPairFromSeed, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
 import { readAdminKey } from '../gateway/auth/admin-key.js';
-import { isUuid } from '../gateway/protocol/parse.js';
+import { isUuid } from '../protocol/parse.js';
 import { CliError } from './errors.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8443';

@@ -6,7 +6,7 @@
  *
  *   {"v":1,"mode":"bootstrap","parentPubKey":"ed25519:…","serverEp":"ws://…","serverPubKey":"ed25519:…"}
  */
-import { decodePublicKey } from '../gateway/protocol/keys.js';
+import { decodePublicKey } from '../protocol/keys.js';
 import { TRAILS_INFO_VERSION, TrailsConfigError, toWsUrl } from './config.js';
 
 export interface BootstrapInfo {

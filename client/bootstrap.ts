@@ -13,8 +13,8 @@
  * power cut mid-move can strand the device.
  */
 import { generateKeyPair, keyPairFromSeed, privateKeyObject, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
-import { signFrame } from '../gateway/protocol/signing.js';
-import type { DeviceInfo, MigratePayload, ProvisionPayload } from '../gateway/protocol/bootstrap-frames.js';
+import { signFrame } from '../protocol/signing.js';
+import type { DeviceInfo, MigratePayload, ProvisionPayload } from '../protocol/bootstrap-frames.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { BootstrapInfo } from './bootstrap-config.js';
 import { TrailsClient, type ClientOptions } from './client.js';

@@ -10,8 +10,8 @@
  * background across reconnects. flush()/shutdown() are the only awaits.
  */
 import { generateKeyPair, publicKeyObject, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
-import type { JsonValue, MsgType, ProcessInfo } from '../gateway/protocol/frames.js';
-import { decodePublicKey } from '../gateway/protocol/keys.js';
+import type { JsonValue, MsgType, ProcessInfo } from '../protocol/frames.js';
+import { decodePublicKey } from '../protocol/keys.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { childConfig, decodeTrailsInfo, validateConfig, type ChildOptions, type TrailsConfig } from './config.js';
 import { TrailsConnection } from './connection.js';

@@ -5,10 +5,10 @@
  * at start, not on the first message.
  */
 import { randomUUID } from 'node:crypto';
-import type { JsonValue, SecLevel } from '../gateway/protocol/frames.js';
-import { SEC_LEVELS } from '../gateway/protocol/frames.js';
-import { decodePublicKey } from '../gateway/protocol/keys.js';
-import { isUuid } from '../gateway/protocol/parse.js';
+import type { JsonValue, SecLevel } from '../protocol/frames.js';
+import { SEC_LEVELS } from '../protocol/frames.js';
+import { decodePublicKey } from '../protocol/keys.js';
+import { isUuid } from '../protocol/parse.js';
 
 export const TRAILS_INFO_VERSION = 1;
 

@@ -11,8 +11,8 @@
  * tell a forger what the device does, and the genuine gateway never sends one.
  */
 import type { KeyObject } from 'node:crypto';
-import type { ControlFrame, JsonValue } from '../gateway/protocol/frames.js';
-import { verifyFrame } from '../gateway/protocol/signing.js';
+import type { ControlFrame, JsonValue } from '../protocol/frames.js';
+import { verifyFrame } from '../protocol/signing.js';
 import type { ClientEvents, TypedEmitter } from './events.js';
 import type { TrailsLogger } from './log.js';
 import type { Session } from './session.js';

@@ -8,10 +8,10 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { privateKeyObject, publicKeyObject, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
-import type { DeviceInfo, ProvisionPayload } from '../gateway/protocol/bootstrap-frames.js';
-import type { ControlFrame } from '../gateway/protocol/frames.js';
-import { decodePublicKey, encodePublicKey } from '../gateway/protocol/keys.js';
-import { signFrame, verifyFrame } from '../gateway/protocol/signing.js';
+import type { DeviceInfo, ProvisionPayload } from '../protocol/bootstrap-frames.js';
+import type { ControlFrame } from '../protocol/frames.js';
+import { decodePublicKey, encodePublicKey } from '../protocol/keys.js';
+import { signFrame, verifyFrame } from '../protocol/signing.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { BootstrapInfo } from './bootstrap-config.js';
 import { toWsUrl } from './config.js';

@@ -11,9 +11,9 @@
  * sessions unreadable if the long-term keys leak later.
  */
 import { edPublicToX25519, edSecretToX25519, generateX25519, type X25519KeyPair } from '../gateway/crypto/x25519.js';
-import { decodePublicKey, decodeTagged, encodeTagged } from '../gateway/protocol/keys.js';
-import type { RegisteredFrame } from '../gateway/protocol/frames.js';
-import { clientSessionKeys, SealedChannel } from '../gateway/protocol/sealed.js';
+import { decodePublicKey, decodeTagged, encodeTagged } from '../protocol/keys.js';
+import type { RegisteredFrame } from '../protocol/frames.js';
+import { clientSessionKeys, SealedChannel } from '../protocol/sealed.js';
 import type { TrailsLogger } from './log.js';
 import type { Transport, TransportHandlers, TransportSocket } from './transport.js';
 

@@ -16,17 +16,17 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { privateKeyObject, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
-import type { AckFrame, ControlFrame, ErrorCode, ErrorFrame, JsonValue, MsgType, ProcessInfo, RegisteredFrame, ServerFrame } from '../gateway/protocol/frames.js';
-import { CloseCode, isFinalClose } from '../gateway/protocol/frames.js';
-import { encodePublicKey } from '../gateway/protocol/keys.js';
-import { signFrame } from '../gateway/protocol/signing.js';
+import type { AckFrame, ControlFrame, ErrorCode, ErrorFrame, JsonValue, MsgType, ProcessInfo, RegisteredFrame, ServerFrame } from '../protocol/frames.js';
+import { CloseCode, isFinalClose } from '../protocol/frames.js';
+import { encodePublicKey } from '../protocol/keys.js';
+import { signFrame } from '../protocol/signing.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { TrailsConfig } from './config.js';
 import type { ConnectionMember, TrailsConnection } from './connection.js';
 import type { ClientEvents, ClientState, TypedEmitter } from './events.js';
 import type { TrailsLogger } from './log.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
-import { verifyFrame } from '../gateway/protocol/signing.js';
+import { verifyFrame } from '../protocol/signing.js';
 import type { SealedLink } from './sealed-link.js';
 
 export interface SessionDeps {

@@ -6,8 +6,8 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { publicKeyObject } from '../gateway/crypto/ed25519.js';
-import { decodePublicKey } from '../gateway/protocol/keys.js';
-import { verifyFrame } from '../gateway/protocol/signing.js';
+import { decodePublicKey } from '../protocol/keys.js';
+import { verifyFrame } from '../protocol/signing.js';
 
 export interface KeySchedule {
   current: string;

@@ -18,7 +18,7 @@ import { TrailsClient } from '../../client/client.js';
 import { silentLogger, type TrailsLogger } from '../../client/log.js';
 import { wsTransport } from '../../client/transport.js';
 import { keyPairFromSeed } from '../../gateway/crypto/ed25519.js';
-import type { JsonValue } from '../../gateway/protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import { CliError } from '../errors.js';
 import { LineServer } from './line-server.js';
 import { LingerTransport } from './linger-transport.js';

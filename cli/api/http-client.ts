@@ -5,7 +5,7 @@
  * unreachable gateway becomes one line that says where the CLI looked.
  */
 import WebSocket from 'ws';
-import type { JsonValue } from '../../gateway/protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import type { CrashRow, MessageRow, SnapshotRow } from '../../gateway/store/types.js';
 import { signRequest } from '../../gateway/auth/request-signing.js';
 import { ApiFailure, CliError, describeCause } from '../errors.js';

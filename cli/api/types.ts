@@ -3,7 +3,7 @@
  * implementation signs every request (http-client.ts); tests may hand in
  * anything that behaves the same. Shapes follow gateway/api/schemas.ts.
  */
-import type { JsonValue, SecLevel } from '../../gateway/protocol/frames.js';
+import type { JsonValue, SecLevel } from '../../protocol/frames.js';
 import type { AppRow, AppStatus, CrashRow, MessageRow, SnapshotRow } from '../../gateway/store/types.js';
 
 export type App = Omit<AppRow, 'last_auth_ts'>;

@@ -1,5 +1,5 @@
 /** Small helpers the commands share: targets, UUIDs, statuses, positionals. */
-import { isUuid } from '../../gateway/protocol/parse.js';
+import { isUuid } from '../../protocol/parse.js';
 import { APP_STATUSES } from '../../gateway/store/sqlite/rows.js';
 import type { AppStatus } from '../../gateway/store/types.js';
 import type { OptSpec, Parsed } from '../args.js';

@@ -14,7 +14,7 @@ import { basename } from 'node:path';
 import { encodeTrailsInfo, validateConfig, withJoinToken, type TrailsConfig } from '../../client/config.js';
 import { currentProcessInfo } from '../../client/process-info.js';
 import { generateKeyPair } from '../../gateway/crypto/ed25519.js';
-import { SEC_LEVELS, type ProcessInfo, type SecLevel } from '../../gateway/protocol/frames.js';
+import { SEC_LEVELS, type ProcessInfo, type SecLevel } from '../../protocol/frames.js';
 import { str } from '../args.js';
 import { ensureRuntimeDir, runtimeDir, socketPath } from '../agent/paths.js';
 import type { CommandContext } from '../context.js';

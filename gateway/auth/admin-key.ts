@@ -8,7 +8,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { loadOrCreateKey } from '../keys/key-file.js';
-import { encodePublicKey } from '../protocol/keys.js';
+import { encodePublicKey } from '../../protocol/keys.js';
 
 export const ADMIN_KEY_FILE = 'admin.key';
 export const ADMIN_PUB_FILE = 'admin.pub';

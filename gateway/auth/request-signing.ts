@@ -13,8 +13,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { privateKeyObject, sign } from '../crypto/ed25519.js';
-import { canonicalize } from '../protocol/canonical.js';
-import { encodePublicKey, encodeSignature } from '../protocol/keys.js';
+import { canonicalize } from '../../protocol/canonical.js';
+import { encodePublicKey, encodeSignature } from '../../protocol/keys.js';
 
 export const REQ_DOMAIN = 'TRAILS-REQ-V1\n';
 

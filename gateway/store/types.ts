@@ -7,7 +7,7 @@
  * Two implementations pass one contract suite (test/store/contract.ts):
  * SqliteStore (the product) and MemoryStore (the twin for pure tests).
  */
-import type { JsonValue, MsgType, SecLevel } from '../protocol/frames.js';
+import type { JsonValue, MsgType, SecLevel } from '../../protocol/frames.js';
 import type { BootstrapReader, BootstrapWriter } from './bootstrap-types.js';
 
 export type AppStatus =

@@ -9,8 +9,8 @@ import { x25519 as nobleX } from '@noble/curves/ed25519.js';
 import { keyPairFromSeed } from '../../gateway/crypto/ed25519.js';
 import { edPublicToX25519, edSecretToX25519 } from '../../gateway/crypto/x25519.js';
 import { encodeX25519 } from '../../gateway/device/encrypted.js';
-import { encodePublicKey } from '../../gateway/protocol/keys.js';
-import { clientSessionKeys, gatewaySessionKeys, SealedChannel } from '../../gateway/protocol/sealed.js';
+import { encodePublicKey } from '../../protocol/keys.js';
+import { clientSessionKeys, gatewaySessionKeys, SealedChannel } from '../../protocol/sealed.js';
 
 const bytes = (start: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (start + 7 * i) & 0xff);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

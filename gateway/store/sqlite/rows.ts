@@ -3,7 +3,7 @@
  * limits, deadlines) that MemoryStore imports too: both stores must fill and
  * clamp identically, so those rules live in exactly one place.
  */
-import type { JsonValue } from '../../protocol/frames.js';
+import type { JsonValue } from '../../../protocol/frames.js';
 import type {
   AppPatch,
   AppRow,

@@ -12,7 +12,7 @@
 import type { KeyObject } from 'node:crypto';
 import { canonicalizeWithout } from './canonical.js';
 import { decodeSignature, encodeSignature } from './keys.js';
-import { sign, verify } from '../crypto/ed25519.js';
+import { sign, verify } from '../gateway/crypto/ed25519.js';
 
 export const SIG_DOMAIN = 'TRAILS-SIG-V1\n';
 

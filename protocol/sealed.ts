@@ -19,7 +19,7 @@
  * one: anything else is a replay or a reorder and is refused.
  */
 import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
-import { x25519 } from '../crypto/x25519.js';
+import { x25519 } from '../gateway/crypto/x25519.js';
 
 export const SEALED_INFO = 'trails-v1';
 const TAG = 16;
