@@ -26,7 +26,7 @@ import { MemoryConfigStore } from '../../client/nvs-store.js';
 import { signRequest } from '../../gateway/auth/request-signing.js';
 import { generateKeyPair, privateKeyObject, type Ed25519KeyPair } from '../../gateway/crypto/ed25519.js';
 import { encodePublicKey } from '../../protocol/keys.js';
-import { signFrame } from '../../protocol/signing.js';
+import { signFrame } from '../../gateway/crypto/frame-signing.js';
 import { GatewayProcess, LIFTED_CAP_ARGS } from '../lib/gateway.js';
 import { fmt, fmtInt, freePort, sleep, tempDir, waitFor } from '../lib/util.js';
 import { newIdentity } from '../sim/frames.js';

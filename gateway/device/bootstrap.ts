@@ -25,7 +25,7 @@ import type { BootstrapRegisterFrame } from '../../protocol/bootstrap-frames.js'
 import type { ClientFrame } from '../../protocol/frames.js';
 import { CloseCode } from '../../protocol/frames.js';
 import { decodePublicKey } from '../../protocol/keys.js';
-import { verifyFrame } from '../../protocol/signing.js';
+import { verifyFrame } from '../crypto/frame-signing.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
 import type { DeviceHub } from './hub.js';
 import type { ConnState, SignedFrame } from './hub-types.js';

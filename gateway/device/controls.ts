@@ -11,7 +11,7 @@ import type { Timer } from '../ports/clock.js';
 import { iso } from '../ports/clock.js';
 import { isFinal } from '../core/lifecycle.js';
 import type { ControlFrame, ControlResponseFrame, JsonValue } from '../../protocol/frames.js';
-import { verifyFrame } from '../../protocol/signing.js';
+import { verifyFrame } from '../crypto/frame-signing.js';
 import type { AppStatus, ControlRow, ControlStatus } from '../store/types.js';
 import type { DeviceHub } from './hub.js';
 import { mergeMetadata, plannedDeparture, keyRotation } from './system-actions.js';

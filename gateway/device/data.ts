@@ -6,7 +6,7 @@
 import { judgeSeq, splitGaps, type SeqVerdict } from '../core/seq.js';
 import { statusAfterMessage } from '../core/lifecycle.js';
 import type { MessageFrame } from '../../protocol/frames.js';
-import { verifyFrame } from '../../protocol/signing.js';
+import { verifyFrame } from '../crypto/frame-signing.js';
 import type { AppStatus, StoreWriter } from '../store/types.js';
 import type { DeviceHub } from './hub.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';

@@ -3,7 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import type { TokenBucket } from '../core/rate-limit.js';
 import type { Timer } from '../ports/clock.js';
 import type { SecLevel } from '../../protocol/frames.js';
-import type { SealedChannel } from '../../protocol/sealed.js';
+import type { SealedChannel } from '../crypto/sealed.js';
 import type { AppStatus } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { BootstrapLink, BootstrapOptions } from './bootstrap-types.js';

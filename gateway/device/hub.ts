@@ -23,7 +23,7 @@ import type { GroupCommitter } from './group-commit.js';
 import type { ConnState, HubOptions, LiveApp, PendingFrame, SignedFrame } from './hub-types.js';
 import type { VerifyPool } from '../crypto/verify-pool.js';
 import { decodeSignature } from '../../protocol/keys.js';
-import { signingInputOf } from '../../protocol/signing.js';
+import { signingInputOf } from '../crypto/frame-signing.js';
 import { DEFAULT_HUB_OPTIONS } from './hub-types.js';
 import type { ServerIdentity } from './server-identity.js';
 import { RegistrationHandler } from './registration.js';

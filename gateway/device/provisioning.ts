@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { ProvisionPayload } from '../../protocol/bootstrap-frames.js';
 import type { ControlFrame, ControlResponseFrame } from '../../protocol/frames.js';
 import { CloseCode } from '../../protocol/frames.js';
-import { verifyFrame } from '../../protocol/signing.js';
+import { verifyFrame } from '../crypto/frame-signing.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
 import type { AppRow } from '../store/types.js';
 import type { BootstrapStats } from './bootstrap.js';

@@ -4,7 +4,7 @@ import type { TrailsConfig } from '../../client/config.js';
 import { generateKeyPair, publicKeyObject } from '../../gateway/crypto/ed25519.js';
 import { decodePublicKey } from '../../protocol/keys.js';
 import { parseClientFrame } from '../../protocol/parse.js';
-import { verifyFrame } from '../../protocol/signing.js';
+import { verifyFrame } from '../../gateway/crypto/frame-signing.js';
 import type { TrailsLogger } from '../../client/log.js';
 import { FakeGateway, quiet, tick, until, type Frame } from './fake-gateway.js';
 

@@ -6,7 +6,7 @@
  */
 import { generateKeyPair, privateKeyObject, type Ed25519KeyPair } from '../../gateway/crypto/ed25519.js';
 import { encodePublicKey } from '../../protocol/keys.js';
-import { signFrame } from '../../protocol/signing.js';
+import { signFrame } from '../../gateway/crypto/frame-signing.js';
 import { MemorySocket, MemoryTransport } from '../../client/memory-transport.js';
 import { randomUUID } from 'node:crypto';
 import type { TrailsConfig } from '../../client/config.js';

@@ -12,7 +12,7 @@ import { generateKeyPair, privateKeyObject } from '../../gateway/crypto/ed25519.
 import type { ControlFrame } from '../../protocol/frames.js';
 import type { ProvisionPayload } from '../../protocol/bootstrap-frames.js';
 import { encodePublicKey } from '../../protocol/keys.js';
-import { signFrame } from '../../protocol/signing.js';
+import { signFrame } from '../../gateway/crypto/frame-signing.js';
 import { decodeBootstrapInfo, encodeBootstrapInfo } from '../../client/bootstrap-config.js';
 import type { ControlAnswer } from '../../client/controls.js';
 import { FileConfigStore, MemoryConfigStore } from '../../client/nvs-store.js';

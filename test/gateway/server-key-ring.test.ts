@@ -12,7 +12,7 @@ import { ServerIdentity } from '../../gateway/device/server-identity.js';
 import { loadServerIdentity } from '../../gateway/keys/server-key-ring.js';
 import { edSecretToX25519 } from '../../gateway/crypto/x25519.js';
 import { decodePublicKey, encodePublicKey } from '../../protocol/keys.js';
-import { verifyFrame } from '../../protocol/signing.js';
+import { verifyFrame } from '../../gateway/crypto/frame-signing.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

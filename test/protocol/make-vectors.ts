@@ -7,7 +7,7 @@
 import { keyPairFromSeed, privateKeyObject } from '../../gateway/crypto/ed25519.js';
 import { canonicalize } from '../../protocol/canonical.js';
 import { encodePublicKey } from '../../protocol/keys.js';
-import { SIG_DOMAIN, signFrame } from '../../protocol/signing.js';
+import { SIG_DOMAIN, signFrame } from '../../gateway/crypto/frame-signing.js';
 
 const seed = (start: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (start + i) & 0xff);
 

@@ -15,7 +15,7 @@ import { generateKeyPair, privateKeyObject, type Ed25519KeyPair } from '../../ga
 import { ManualClock } from '../../gateway/ports/manual-clock.js';
 import type { ServerFrame } from '../../protocol/frames.js';
 import { encodePublicKey } from '../../protocol/keys.js';
-import { signFrame } from '../../protocol/signing.js';
+import { signFrame } from '../../gateway/crypto/frame-signing.js';
 import { MemoryStore } from '../../gateway/store/memory/memory-store.js';
 import type { GatewayStore } from '../../gateway/store/types.js';
 

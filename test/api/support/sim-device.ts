@@ -6,7 +6,7 @@
 import WebSocket from 'ws';
 import { generateKeyPair, privateKeyObject, type Ed25519KeyPair } from '../../../gateway/crypto/ed25519.js';
 import { encodePublicKey } from '../../../protocol/keys.js';
-import { signFrame } from '../../../protocol/signing.js';
+import { signFrame } from '../../../gateway/crypto/frame-signing.js';
 
 export type ControlBehaviour = 'answer' | 'silent' | 'refuse';
 
