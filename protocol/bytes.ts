@@ -63,32 +63,27 @@ function sextet(text: string, i: number): number {
 /** base64url without padding (RFC 4648 §5), as nonces and tokens use it. */
 export const toBase64Url = (bytes: Uint8Array): string => toBase64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 
-/** Lenient base64 as people paste it (whitespace, missing padding, URL-safe letters); undefined when it is not base64. */
-export function fromBase64Loose(text: string): Uint8Array | undefined {
-  let t = text.replace(/\s+/g, '').replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '');
-  if (t.length % 4 === 1) return undefined;
-  while (t.length % 4 !== 0) t += '=';
-  return fromBase64Relaxed(t);
-}
-
-/** Padded base64 that may carry nonzero padding bits (decoders in the wild accept it). */
-function fromBase64Relaxed(t: string): Uint8Array | undefined {
-  const pad = t.endsWith('==') ? 2 : t.endsWith('=') ? 1 : 0;
-  const body = t.slice(0, t.length - pad);
-  if (!/^[A-Za-z0-9+/]*$/.test(body)) return undefined;
-  const out = new Uint8Array(Math.floor((body.length * 6) / 8));
+/**
+ * Lenient base64 the way Node's decoder reads it: characters outside the
+ * alphabet (whitespace, padding) are skipped, URL-safe letters are accepted,
+ * and a trailing partial byte is dropped. For envelopes people paste.
+ */
+export function fromBase64Loose(text: string): Uint8Array {
   let acc = 0;
   let bits = 0;
-  let o = 0;
-  for (let i = 0; i < body.length; i++) {
-    acc = (acc << 6) | sextet(body, i);
+  const out: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const v = c === 45 ? 62 : c === 95 ? 63 : c < 128 ? DECODE[c]! : -1;
+    if (v < 0) continue;
+    acc = ((acc << 6) | v) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out[o++] = (acc >> bits) & 255;
+      out.push((acc >> bits) & 255);
     }
   }
-  return out;
+  return Uint8Array.from(out);
 }
 
 export function toHex(bytes: Uint8Array): string {
