@@ -6,8 +6,8 @@
  */
 import WebSocket from 'ws';
 import type { JsonValue } from '../../protocol/frames.js';
-import type { CrashRow, MessageRow, SnapshotRow } from '../../gateway/store/types.js';
-import { signRequest } from '../../gateway/auth/request-signing.js';
+import type { CrashRow, MessageRow, SnapshotRow } from '../../protocol/api/resources.js';
+import { signRequest } from '../crypto.js';
 import { ApiFailure, CliError, describeCause } from '../errors.js';
 import type { Signer } from '../settings.js';
 import type { ApiClient, App, CancelReport, ControlAnswer, DeclareChild, DeclaredChild, Health, JoinGrant, WatchConnection, WatchFilter, WatchMessage } from './types.js';

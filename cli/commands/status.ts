@@ -9,7 +9,7 @@ import type { CommandContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { appLine, progressOf } from '../render/app-line.js';
 import type { JsonValue } from '../../protocol/frames.js';
-import type { CrashRow, SnapshotRow } from '../../gateway/store/types.js';
+import type { CrashRow, SnapshotRow } from '../../protocol/api/resources.js';
 import { maxPositionals, target, usageOf, type Command } from './common.js';
 import { reportStatus } from './data-path.js';
 import { isIdPrefix } from '../ids.js';

@@ -6,7 +6,7 @@
  * those are ignored; children declared while waiting join the wait).
  */
 import type { JsonValue } from '../../protocol/frames.js';
-import { TERMINAL_STATUSES, type AppStatus } from '../../gateway/store/types.js';
+import { TERMINAL_STATUSES, type AppStatus } from '../../protocol/api/resources.js';
 import type { WatchEvent, WatchMessage } from '../api/types.js';
 import { WAIT_ENDS, exitCodeFor } from '../exit-codes.js';
 

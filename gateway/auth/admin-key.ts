@@ -24,13 +24,6 @@ export function loadOrCreateAdminKey(dataDir: string): { pair: Ed25519KeyPair; p
   return { pair, publicKeyText, created, ...(tightenedFrom !== undefined ? { tightenedFrom } : {}) };
 }
 
-/** For the CLI: the admin key pair of a data directory (never creates one). */
-export function readAdminKey(dataDir: string): Ed25519KeyPair {
-  const path = join(dataDir, ADMIN_KEY_FILE);
-  readFileSync(path); // a clear ENOENT/EACCES before loadOrCreateKey would create a key
-  return loadOrCreateKey(path).pair;
-}
-
 function writePubIfChanged(path: string, text: string): void {
   let current: string | undefined;
   try {
