@@ -35,7 +35,22 @@ function* sources(dir) {
   }
 }
 
-function mirror(into) {
+function transpile(source, sourcefile) {
+  return transformSync(keepTypeImports(source), {
+    loader: 'ts',
+    format: 'esm',
+    sourcefile,
+    tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
+  }).code;
+}
+
+function put(into, path, source) {
+  const out = join(into, path).replace(/\.ts$/, '.js');
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, transpile(source, path));
+}
+
+function mirror(into, extra) {
   for (const layer of LAYERS) {
     let files;
     try {
@@ -43,27 +58,22 @@ function mirror(into) {
     } catch {
       continue;
     }
-    for (const file of files) {
-      const out = join(into, relative(root, file)).replace(/\.ts$/, '.js');
-      mkdirSync(dirname(out), { recursive: true });
-      const { code } = transformSync(keepTypeImports(readFileSync(file, 'utf8')), {
-        loader: 'ts',
-        format: 'esm',
-        sourcefile: file,
-        tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
-      });
-      writeFileSync(out, code);
-    }
+    for (const file of files) put(into, relative(root, file), readFileSync(file, 'utf8'));
   }
+  for (const [path, source] of Object.entries(extra)) put(into, path, source);
   symlinkSync(join(root, 'node_modules'), join(into, 'node_modules'));
   writeFileSync(join(into, 'package.json'), JSON.stringify({ type: 'module' }));
 }
 
-/** Cruises the layers; returns { ok, output }. */
-export function checkLayers() {
+/**
+ * Cruises the layers; returns { ok, output }. `extra` adds files (path from
+ * the repository root → TypeScript source) to the cruised copy only, so a
+ * test can show a rule firing without touching the tree.
+ */
+export function checkLayers(extra = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'trails-layers-'));
   try {
-    mirror(dir);
+    mirror(dir, extra);
     const present = LAYERS.filter((l) => {
       try {
         return readdirSync(join(dir, l)).length > 0;
