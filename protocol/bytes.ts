@@ -37,22 +37,30 @@ export function toBase64(bytes: Uint8Array): string {
 /**
  * Strict standard base64: undefined unless the text is the one canonical
  * padded encoding of its bytes (no URL-safe letters, no missing padding, no
- * stray characters, zero padding bits).
+ * stray characters, zero padding bits), so one value has one text.
  */
 export function fromBase64(text: string): Uint8Array | undefined {
   if (text.length % 4 !== 0) return undefined;
   const pad = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
   const out = new Uint8Array((text.length / 4) * 3 - pad);
+  const full = text.length - (pad > 0 ? 4 : 0);
   let o = 0;
-  for (let i = 0; i < text.length; i += 4) {
-    const last = i + 4 === text.length;
-    const n = sextet(text, i) << 18 | sextet(text, i + 1) << 12 | (last && pad === 2 ? 0 : sextet(text, i + 2)) << 6 | (last && pad > 0 ? 0 : sextet(text, i + 3));
+  for (let i = 0; i < full; i += 4) {
+    const n = (sextet(text, i) << 18) | (sextet(text, i + 1) << 12) | (sextet(text, i + 2) << 6) | sextet(text, i + 3);
     if (n < 0) return undefined;
     out[o++] = n >> 16;
-    if (o < out.length) out[o++] = (n >> 8) & 255;
-    if (o < out.length) out[o++] = n & 255;
+    out[o++] = (n >> 8) & 255;
+    out[o++] = n & 255;
   }
-  return toBase64(out) === text ? out : undefined;
+  if (pad === 0) return out;
+  const a = sextet(text, full);
+  const b = sextet(text, full + 1);
+  const c = pad === 1 ? sextet(text, full + 2) : 0;
+  // The unused low bits of the last character must be zero (4 bits with "==", 2 with "=").
+  if (a < 0 || b < 0 || c < 0 || (pad === 2 ? b & 15 : c & 3) !== 0) return undefined;
+  out[o++] = (a << 2) | (b >> 4);
+  if (pad === 1) out[o] = ((b & 15) << 4) | (c >> 2);
+  return out;
 }
 
 function sextet(text: string, i: number): number {
