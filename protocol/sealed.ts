@@ -79,7 +79,11 @@ export class SealedChannel {
   seal(plaintext: Uint8Array): Uint8Array {
     this.sendSeq += 1n;
     const header = writeU64BE(this.sendSeq);
-    return concatBytes(header, this.crypto.chacha20Poly1305.seal(this.keys.send, nonce(header), plaintext, header));
+    const body = this.crypto.chacha20Poly1305.seal(this.keys.send, nonce(header), plaintext, header);
+    const frame = new Uint8Array(HEADER + body.length);
+    frame.set(header);
+    frame.set(body, HEADER);
+    return frame;
   }
 
   open(frame: Uint8Array): OpenResult {
@@ -100,6 +104,9 @@ export class SealedChannel {
   }
 }
 
+/** 4 zero bytes || the 8 seq bytes. */
 function nonce(header: Uint8Array): Uint8Array {
-  return concatBytes(new Uint8Array(4), header);
+  const n = new Uint8Array(12);
+  n.set(header, 4);
+  return n;
 }

@@ -1,6 +1,6 @@
 /**
  * The REST and watch client of the CLI: every request is signed anew
- * (gateway/auth/request-signing.ts, the function the gateway verifies with),
+ * (protocol/request-signing.ts, the input the gateway verifies with),
  * every refusal becomes an ApiFailure with the gateway's own message, and an
  * unreachable gateway becomes one line that says where the CLI looked.
  */
