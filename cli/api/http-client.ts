@@ -6,6 +6,7 @@
  */
 import WebSocket from 'ws';
 import type { JsonValue } from '../../protocol/frames.js';
+import type { ErrorBody } from '../../protocol/api/errors.js';
 import type { CrashRow, MessageRow, SnapshotRow } from '../../protocol/api/resources.js';
 import { signRequest } from '../crypto.js';
 import { ApiFailure, CliError, describeCause } from '../errors.js';
@@ -163,7 +164,7 @@ export class HttpApiClient implements ApiClient {
 /** The gateway's {error:{code,message}} as one line; anything else by its status. */
 function failure(status: number, text: string): ApiFailure {
   try {
-    const b = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    const b = JSON.parse(text) as { error?: Partial<ErrorBody['error']> };
     if (b.error?.message) return new ApiFailure(status, b.error.code ?? 'error', b.error.message);
   } catch {
     /* not JSON */

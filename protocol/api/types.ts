@@ -6,6 +6,7 @@ import type { JsonValue, SecLevel } from '../frames.js';
 import type { AppRow, AppStatus } from './resources.js';
 
 export type { AppRow, AppStatus, CrashRow, MessageRow, SnapshotRow } from './resources.js';
+export type { ErrorBody } from './errors.js';
 
 export type App = Omit<AppRow, 'last_auth_ts'>;
 
