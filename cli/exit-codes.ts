@@ -3,7 +3,7 @@
  * every other failure of a command is 1, and a command line that cannot be
  * understood is 64 (EX_USAGE), so a script can tell them apart.
  */
-import type { AppStatus } from '../gateway/store/types.js';
+import type { AppStatus } from '../protocol/api/resources.js';
 
 export const EXIT = {
   ok: 0,

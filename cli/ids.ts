@@ -14,7 +14,7 @@ import type { Parsed } from './args.js';
 import type { ApiClient, App } from './api/types.js';
 import { CliError } from './errors.js';
 import { EXIT } from './exit-codes.js';
-import { isUuid } from '../gateway/protocol/parse.js';
+import { isUuid } from '../protocol/parse.js';
 
 const SINGLE = ['uuid', 'parent'];
 const LIST = ['uuids'];

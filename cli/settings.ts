@@ -17,9 +17,10 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decodeTrailsInfo, type TrailsConfig } from '../client/config.js';
-import { keyPairFromSeed, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
-import { readAdminKey } from '../gateway/auth/admin-key.js';
-import { isUuid } from '../gateway/protocol/parse.js';
+import type { Ed25519KeyPair } from '../protocol/crypto.js';
+import { readAdminKey } from './admin-key.js';
+import { cliCrypto } from './crypto.js';
+import { isUuid } from '../protocol/parse.js';
 import { CliError } from './errors.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:8443';
@@ -115,7 +116,7 @@ function resolveSigner(appId: string | undefined, appKey: string | undefined, da
 export function appKeyPair(text: string): Ed25519KeyPair {
   const seed = /^[A-Za-z0-9+/]+={0,2}$/.test(text) ? Buffer.from(text, 'base64') : Buffer.alloc(0);
   if (seed.length !== 32) throw new CliError('TRAILS_APP_KEY must be base64 of a 32-byte Ed25519 seed (as `trails register` prints it)');
-  return keyPairFromSeed(new Uint8Array(seed));
+  return cliCrypto.ed25519.keyPairFromSeed(new Uint8Array(seed));
 }
 
 function decodeInfo(text: string | undefined): TrailsConfig | undefined {

@@ -12,9 +12,9 @@
  * config is stored only once the new gateway accepted it, so not even a
  * power cut mid-move can strand the device.
  */
-import { generateKeyPair, keyPairFromSeed, privateKeyObject, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
-import { signFrame } from '../gateway/protocol/signing.js';
-import type { DeviceInfo, MigratePayload, ProvisionPayload } from '../gateway/protocol/bootstrap-frames.js';
+import type { Ed25519KeyPair } from '../protocol/crypto.js';
+import { clientCrypto, signFrame } from './crypto.js';
+import type { DeviceInfo, MigratePayload, ProvisionPayload } from '../protocol/bootstrap-frames.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { BootstrapInfo } from './bootstrap-config.js';
 import { TrailsClient, type ClientOptions } from './client.js';
@@ -253,7 +253,7 @@ export class BootstrapDevice {
     if (r.newParentPubKey) this.parentKeys!.schedule(r.newParentPubKey, r.effectiveAfter);
     this.saveKeys();
     // A new identity of our own: kept (NVS) beside the old one until effectiveAfter, announced in the answer.
-    const next = r.newDeviceKey ? generateKeyPair() : undefined;
+    const next = r.newDeviceKey ? clientCrypto.ed25519.generateKeyPair() : undefined;
     if (next) this.o.store.set(K.nextIdentity, { seed: Buffer.from(next.secretKey).toString('base64'), effectiveAfter: r.effectiveAfter });
     const newChildPubKey = next ? `ed25519:${Buffer.from(next.publicKey).toString('base64')}` : undefined;
     answer({ ack: true, result: { effectiveAfter: new Date(r.effectiveAfter).toISOString(), ...(newChildPubKey ? { newChildPubKey } : {}) } });
@@ -318,7 +318,7 @@ export class BootstrapDevice {
   private switchIdentity(): void {
     const next = this.o.store.get<{ seed: string; effectiveAfter: number }>(K.nextIdentity);
     if (!next || this.now() < next.effectiveAfter) return;
-    this.keyPair = keyPairFromSeed(new Uint8Array(Buffer.from(next.seed, 'base64')));
+    this.keyPair = clientCrypto.ed25519.keyPairFromSeed(new Uint8Array(Buffer.from(next.seed, 'base64')));
     this.o.store.set(K.identity, { seed: next.seed });
     this.o.store.delete(K.nextIdentity);
     this.events.emit('device_key_switched', { publicKey: this.publicKey });
@@ -373,8 +373,8 @@ export class BootstrapDevice {
 /** The device's identity: made once, kept in the store (the one secret it has). */
 function loadIdentity(store: ConfigStore): Ed25519KeyPair {
   const stored = store.get<{ seed: string }>(K.identity);
-  if (stored) return keyPairFromSeed(new Uint8Array(Buffer.from(stored.seed, 'base64')));
-  const pair = generateKeyPair();
+  if (stored) return clientCrypto.ed25519.keyPairFromSeed(new Uint8Array(Buffer.from(stored.seed, 'base64')));
+  const pair = clientCrypto.ed25519.generateKeyPair();
   store.set(K.identity, { seed: Buffer.from(pair.secretKey).toString('base64') });
   return pair;
 }
@@ -386,7 +386,7 @@ function placeOf(cfg: TrailsConfig): string {
 
 /** Frames queued under the old identity, signed again with the new one (seqs and payloads unchanged). */
 function resign(entries: OutboxEntry[], pair: Ed25519KeyPair): OutboxEntry[] {
-  const key = privateKeyObject(pair.secretKey);
+  const key = clientCrypto.ed25519.signingKey(pair.secretKey);
   return entries.map((e) => {
     const frame = JSON.parse(e.text) as Record<string, unknown>;
     if (typeof frame.sig !== 'string') return e;

@@ -9,9 +9,10 @@
  * never block and never throw: they queue, and the outbox delivers in the
  * background across reconnects. flush()/shutdown() are the only awaits.
  */
-import { generateKeyPair, publicKeyObject, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
-import type { JsonValue, MsgType, ProcessInfo } from '../gateway/protocol/frames.js';
-import { decodePublicKey } from '../gateway/protocol/keys.js';
+import type { Ed25519KeyPair } from '../protocol/crypto.js';
+import { clientCrypto } from './crypto.js';
+import type { JsonValue, MsgType, ProcessInfo } from '../protocol/frames.js';
+import { decodePublicKey } from '../protocol/keys.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { childConfig, decodeTrailsInfo, validateConfig, type ChildOptions, type TrailsConfig } from './config.js';
 import { TrailsConnection } from './connection.js';
@@ -100,7 +101,7 @@ export class TrailsClient {
     const log = safeLogger(options.logger ?? consoleLogger);
     const client = new TrailsClient();
     const ownsConnection = options.connection === undefined;
-    const keyPair = options.keyPair ?? generateKeyPair();
+    const keyPair = options.keyPair ?? clientCrypto.ed25519.generateKeyPair();
     const sealed = cfg.secLevel === 'encrypted' ? sealedLinkFor(cfg, keyPair, log, options) : undefined;
     const transport = sealed ? sealed.wrap(options.transport ?? wsTransport()) : options.transport;
     const connection =
@@ -115,7 +116,7 @@ export class TrailsClient {
     const now = options.now ?? Date.now;
     let controls: ControlDispatcher | null = null;
     const serverKeyRaw = cfg.serverPubKey ? decodePublicKey(cfg.serverPubKey) : undefined;
-    const serverKey = serverKeyRaw ? publicKeyObject(serverKeyRaw) : null;
+    const serverKey = serverKeyRaw ? clientCrypto.ed25519.verifyingKey(serverKeyRaw) : null;
     const session = new Session({
       config: cfg,
       keyPair,

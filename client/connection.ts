@@ -12,7 +12,7 @@
  * count reset once any member registers on the new socket (a socket that
  * opens but is refused straight away keeps backing off).
  */
-import type { ServerFrame } from '../gateway/protocol/frames.js';
+import type { ServerFrame } from '../protocol/frames.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import { toWsUrl } from './config.js';
 import { consoleLogger, safeLogger, type TrailsLogger } from './log.js';

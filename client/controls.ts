@@ -10,9 +10,8 @@
  * verify against serverPubKey is ignored without an answer: answering would
  * tell a forger what the device does, and the genuine gateway never sends one.
  */
-import type { KeyObject } from 'node:crypto';
-import type { ControlFrame, JsonValue } from '../gateway/protocol/frames.js';
-import { verifyFrame } from '../gateway/protocol/signing.js';
+import type { ControlFrame, JsonValue } from '../protocol/frames.js';
+import { verifyFrame, type VerifyingKey } from './crypto.js';
 import type { ClientEvents, TypedEmitter } from './events.js';
 import type { TrailsLogger } from './log.js';
 import type { Session } from './session.js';
@@ -59,7 +58,7 @@ export interface ControlDeps {
   events: TypedEmitter<ClientEvents>;
   log: TrailsLogger;
   /** The pinned gateway key, when the config has one. */
-  serverKey: KeyObject | null;
+  serverKey: VerifyingKey | null;
   /** signed/full: a control that cannot be verified is never acted on. */
   requireSignature: boolean;
   now: () => number;

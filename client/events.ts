@@ -3,8 +3,8 @@
  * throws when 'error' is emitted with no listener, and the client promises
  * never to throw into its host. A listener that throws is isolated.
  */
-import type { ErrorCode, JsonValue, SecLevel } from '../gateway/protocol/frames.js';
-import type { MsgType } from '../gateway/protocol/frames.js';
+import type { ErrorCode, JsonValue, SecLevel } from '../protocol/frames.js';
+import type { MsgType } from '../protocol/frames.js';
 
 export type ClientState =
   /** A no-op client (no TRAILS_INFO): nothing ever happens. */

@@ -6,12 +6,11 @@
  * provision must name this device's own key. A refusal or a lost socket is
  * retried with backoff: the device never gives up on first contact.
  */
-import type { KeyObject } from 'node:crypto';
-import { privateKeyObject, publicKeyObject, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
-import type { DeviceInfo, ProvisionPayload } from '../gateway/protocol/bootstrap-frames.js';
-import type { ControlFrame } from '../gateway/protocol/frames.js';
-import { decodePublicKey, encodePublicKey } from '../gateway/protocol/keys.js';
-import { signFrame, verifyFrame } from '../gateway/protocol/signing.js';
+import type { Ed25519KeyPair } from '../protocol/crypto.js';
+import type { DeviceInfo, ProvisionPayload } from '../protocol/bootstrap-frames.js';
+import type { ControlFrame } from '../protocol/frames.js';
+import { decodePublicKey, encodePublicKey } from '../protocol/keys.js';
+import { clientCrypto, signFrame, verifyFrame, type SigningKey, type VerifyingKey } from './crypto.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { BootstrapInfo } from './bootstrap-config.js';
 import { toWsUrl } from './config.js';
@@ -39,8 +38,8 @@ const EXPIRY_SKEW_MS = 300_000;
 
 export class FirstContact {
   readonly publicKeyText: string;
-  private readonly key: KeyObject;
-  private readonly serverKey: KeyObject;
+  private readonly key: SigningKey;
+  private readonly serverKey: VerifyingKey;
   private socket: TransportSocket | null = null;
   private timer: NodeJS.Timeout | null = null;
   private attempt = 0;
@@ -52,8 +51,8 @@ export class FirstContact {
 
   constructor(private readonly d: FirstContactDeps) {
     this.publicKeyText = encodePublicKey(d.keyPair.publicKey);
-    this.key = privateKeyObject(d.keyPair.secretKey);
-    this.serverKey = publicKeyObject(decodePublicKey(d.info.serverPubKey)!);
+    this.key = clientCrypto.ed25519.signingKey(d.keyPair.secretKey);
+    this.serverKey = clientCrypto.ed25519.verifyingKey(decodePublicKey(d.info.serverPubKey)!);
   }
 
   start(): void {

@@ -13,7 +13,7 @@
  * ack/drop are O(1). `cursor` is the highest seq already written to the
  * current socket; entries above it have not been sent on this socket yet.
  */
-import type { MsgType } from '../gateway/protocol/frames.js';
+import type { MsgType } from '../protocol/frames.js';
 
 export interface OutboxEntry {
   readonly seq: number;

@@ -4,7 +4,7 @@
  * variables a pod spec usually sets; elsewhere they stay null.
  */
 import { hostname } from 'node:os';
-import type { ProcessInfo } from '../gateway/protocol/frames.js';
+import type { ProcessInfo } from '../protocol/frames.js';
 
 export function currentProcessInfo(env: NodeJS.ProcessEnv = process.env): ProcessInfo {
   return {

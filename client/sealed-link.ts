@@ -10,10 +10,12 @@
  * The ephemeral secret is wiped right after, which is what keeps recorded
  * sessions unreadable if the long-term keys leak later.
  */
-import { edPublicToX25519, edSecretToX25519, generateX25519, type X25519KeyPair } from '../gateway/crypto/x25519.js';
-import { decodePublicKey, decodeTagged, encodeTagged } from '../gateway/protocol/keys.js';
-import type { RegisteredFrame } from '../gateway/protocol/frames.js';
-import { clientSessionKeys, SealedChannel } from '../gateway/protocol/sealed.js';
+import type { X25519KeyPair } from '../protocol/crypto.js';
+import { decodePublicKey, decodeTagged, encodeTagged } from '../protocol/keys.js';
+import type { RegisteredFrame } from '../protocol/frames.js';
+import { clientSessionKeys, SealedChannel } from '../protocol/sealed.js';
+import { fromUtf8, utf8 } from '../protocol/bytes.js';
+import { clientCrypto } from './crypto.js';
 import type { TrailsLogger } from './log.js';
 import type { Transport, TransportHandlers, TransportSocket } from './transport.js';
 
@@ -37,7 +39,7 @@ export class SealedLink {
   /** A fresh ephemeral key for the next register/re_register; drops any session. */
   begin(): string {
     this.channel = undefined;
-    this.ephemeral = generateX25519();
+    this.ephemeral = clientCrypto.x25519.generateKeyPair();
     return encodeTagged('x25519', this.ephemeral.publicKey);
   }
 
@@ -56,11 +58,11 @@ export class SealedLink {
       const keys = clientSessionKeys({
         appId: this.o.appId,
         ephemeralSecret: eph.secretKey,
-        staticSecret: edSecretToX25519(this.o.identitySeed),
+        staticSecret: clientCrypto.x25519.fromEd25519Secret(this.o.identitySeed),
         peerEphemeral: serverEphemeral,
-        peerStatic: edPublicToX25519(serverStatic),
-      });
-      this.channel = new SealedChannel(keys);
+        peerStatic: clientCrypto.x25519.fromEd25519Public(serverStatic),
+      }, clientCrypto);
+      this.channel = new SealedChannel(keys, clientCrypto);
       return true;
     } catch (e) {
       this.o.log.error(`encrypted handshake failed: ${(e as Error).message}`);
@@ -93,7 +95,7 @@ export class SealedLink {
         });
         return {
           send: (text) => {
-            if (this.channel && socket.sendBinary) socket.sendBinary(this.channel.seal(Buffer.from(text, 'utf8')));
+            if (this.channel && socket.sendBinary) socket.sendBinary(this.channel.seal(utf8(text)));
             else socket.send(text);
           },
           close: (code, reason) => socket.close(code, reason),
@@ -104,7 +106,7 @@ export class SealedLink {
 
   private receive(data: Uint8Array, h: TransportHandlers): void {
     const opened = this.channel?.open(data);
-    if (opened?.ok) return h.onMessage(opened.plaintext.toString('utf8'));
+    if (opened?.ok) return h.onMessage(fromUtf8(opened.plaintext));
     this.refused++;
     this.o.log.warn(`sealed frame from the gateway refused: ${opened ? opened.reason : 'no session'}`);
   }

@@ -14,19 +14,17 @@
  *    does not know the app (registration_failed) gets register instead.
  *  - Nothing here throws into the host: faults become log lines and events.
  */
-import type { KeyObject } from 'node:crypto';
-import { privateKeyObject, type Ed25519KeyPair } from '../gateway/crypto/ed25519.js';
-import type { AckFrame, ControlFrame, ErrorCode, ErrorFrame, JsonValue, MsgType, ProcessInfo, RegisteredFrame, ServerFrame } from '../gateway/protocol/frames.js';
-import { CloseCode, isFinalClose } from '../gateway/protocol/frames.js';
-import { encodePublicKey } from '../gateway/protocol/keys.js';
-import { signFrame } from '../gateway/protocol/signing.js';
+import type { Ed25519KeyPair } from '../protocol/crypto.js';
+import type { AckFrame, ControlFrame, ErrorCode, ErrorFrame, JsonValue, MsgType, ProcessInfo, RegisteredFrame, ServerFrame } from '../protocol/frames.js';
+import { CloseCode, isFinalClose } from '../protocol/frames.js';
+import { encodePublicKey } from '../protocol/keys.js';
+import { clientCrypto, signFrame, verifyFrame, type SigningKey, type VerifyingKey } from './crypto.js';
 import { backoffDelay, type BackoffOptions } from './backoff.js';
 import type { TrailsConfig } from './config.js';
 import type { ConnectionMember, TrailsConnection } from './connection.js';
 import type { ClientEvents, ClientState, TypedEmitter } from './events.js';
 import type { TrailsLogger } from './log.js';
 import { Outbox, type OutboxEntry } from './outbox.js';
-import { verifyFrame } from '../gateway/protocol/signing.js';
 import type { SealedLink } from './sealed-link.js';
 
 export interface SessionDeps {
@@ -44,7 +42,7 @@ export interface SessionDeps {
   now: () => number;
   onControl: (f: ControlFrame) => void;
   /** The pinned gateway key (serverPubKey), when the config has one. */
-  serverKey: KeyObject | null;
+  serverKey: VerifyingKey | null;
   /** Encrypted tier: the handshake and sealing under this session's transport. */
   sealed?: SealedLink;
   /** Device lifecycle (client/bootstrap.ts): a new session for an app that already sent messages continues their numbering. */
@@ -65,7 +63,7 @@ export class Session implements ConnectionMember {
   readonly appId: string;
   readonly publicKeyText: string;
   readonly outbox: Outbox;
-  private readonly key: KeyObject | null;
+  private readonly key: SigningKey | null;
   private _state: ClientState = 'connecting';
   private everRegistered = false;
   private lastRegSent: RegKind | null = null;
@@ -87,7 +85,7 @@ export class Session implements ConnectionMember {
     this.appId = d.config.appId;
     this.publicKeyText = encodePublicKey(d.keyPair.publicKey);
     // The open tier never signs, so it never needs the private key object.
-    this.key = d.config.secLevel === 'open' ? null : privateKeyObject(d.keyPair.secretKey);
+    this.key = d.config.secLevel === 'open' ? null : clientCrypto.ed25519.signingKey(d.keyPair.secretKey);
     this.outbox = new Outbox(d.outboxCapacity);
     this.seqCounter = d.startSeq ?? 0;
     this.everRegistered = d.resume ?? false;

@@ -6,12 +6,12 @@
  * device key (a provision captured from another device's socket is refused),
  * that times and keys make sense. Acting on them is client/bootstrap.ts.
  */
-import type { MigratePayload, ProvisionPayload, SystemAction } from '../gateway/protocol/bootstrap-frames.js';
-import { SYSTEM_ACTIONS } from '../gateway/protocol/bootstrap-frames.js';
-import type { ControlFrame, JsonValue, SecLevel } from '../gateway/protocol/frames.js';
-import { SEC_LEVELS } from '../gateway/protocol/frames.js';
-import { decodePublicKey } from '../gateway/protocol/keys.js';
-import { isUuid } from '../gateway/protocol/parse.js';
+import type { MigratePayload, ProvisionPayload, SystemAction } from '../protocol/bootstrap-frames.js';
+import { SYSTEM_ACTIONS } from '../protocol/bootstrap-frames.js';
+import type { ControlFrame, JsonValue, SecLevel } from '../protocol/frames.js';
+import { SEC_LEVELS } from '../protocol/frames.js';
+import { decodePublicKey } from '../protocol/keys.js';
+import { isUuid } from '../protocol/parse.js';
 import { toWsUrl, validateConfig, type TrailsConfig } from './config.js';
 import type { ControlAnswer, SystemActionHook } from './controls.js';
 

@@ -4,10 +4,8 @@
  * around the switch both, so neither a gateway clock a little ahead nor one a
  * little behind leaves a gap in which nothing verifies.
  */
-import type { KeyObject } from 'node:crypto';
-import { publicKeyObject } from '../gateway/crypto/ed25519.js';
-import { decodePublicKey } from '../gateway/protocol/keys.js';
-import { verifyFrame } from '../gateway/protocol/signing.js';
+import { decodePublicKey } from '../protocol/keys.js';
+import { clientCrypto, verifyFrame, type VerifyingKey } from './crypto.js';
 
 export interface KeySchedule {
   current: string;
@@ -17,7 +15,7 @@ export interface KeySchedule {
 export const DEFAULT_ROTATION_SKEW_MS = 60_000;
 
 export class KeyTrust {
-  private readonly objects = new Map<string, KeyObject>();
+  private readonly objects = new Map<string, VerifyingKey>();
 
   constructor(
     private sched: KeySchedule,
@@ -64,12 +62,12 @@ export class KeyTrust {
     return { current: this.sched.current, next: this.sched.next ? { ...this.sched.next } : null };
   }
 
-  private object(text: string): KeyObject | undefined {
+  private object(text: string): VerifyingKey | undefined {
     let k = this.objects.get(text);
     if (!k) {
       const raw = decodePublicKey(text);
       if (!raw) return undefined;
-      this.objects.set(text, (k = publicKeyObject(raw)));
+      this.objects.set(text, (k = clientCrypto.ed25519.verifyingKey(raw)));
     }
     return k;
   }

@@ -5,8 +5,8 @@
  */
 import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
-import type { SecLevel } from './protocol/frames.js';
-import { SEC_LEVELS } from './protocol/frames.js';
+import type { SecLevel } from '../protocol/frames.js';
+import { SEC_LEVELS } from '../protocol/frames.js';
 import { REGISTRATION_MODES, type RegistrationMode } from './device/join-gate.js';
 
 export interface GatewayConfig {

@@ -4,7 +4,7 @@
  * logged and isolated, never allowed to break ingest (as zigbee2mqtt wraps
  * its extensions).
  */
-import type { JsonValue, MsgType } from './protocol/frames.js';
+import type { JsonValue, MsgType } from '../protocol/frames.js';
 import type { AppStatus, ControlStatus, CrashType } from './store/types.js';
 
 interface AppRef {

@@ -8,7 +8,7 @@
  *   close
  */
 import WebSocket from 'ws';
-import { readAdminKey } from '../../gateway/auth/admin-key.js';
+import { readAdminKey } from '../../cli/admin-key.js';
 import { signRequest } from '../../gateway/auth/request-signing.js';
 
 const sockets: WebSocket[] = [];

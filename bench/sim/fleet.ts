@@ -5,7 +5,7 @@
  * histogram, which restarts at each mark().
  */
 import { publicKeyObject } from '../../gateway/crypto/ed25519.js';
-import { decodePublicKey } from '../../gateway/protocol/keys.js';
+import { decodePublicKey } from '../../protocol/keys.js';
 import { newIdentity, type Tier } from './frames.js';
 import { MqttDevice } from './mqtt-device.js';
 import { LatencyHistogram, newCounters, type FleetCounters } from './stats.js';

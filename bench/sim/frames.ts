@@ -8,8 +8,8 @@
  */
 import { randomBytes, randomUUID, type KeyObject } from 'node:crypto';
 import { generateKeyPair, privateKeyObject } from '../../gateway/crypto/ed25519.js';
-import { decodeSignature, encodePublicKey } from '../../gateway/protocol/keys.js';
-import { signFrame, signingInput } from '../../gateway/protocol/signing.js';
+import { decodeSignature, encodePublicKey } from '../../protocol/keys.js';
+import { signFrame, signingInput } from '../../gateway/crypto/frame-signing.js';
 
 export type Tier = 'open' | 'signed' | 'encrypted';
 

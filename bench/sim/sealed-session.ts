@@ -9,8 +9,8 @@
 import type { KeyObject } from 'node:crypto';
 import { edPublicToX25519, edSecretToX25519, generateX25519, type X25519KeyPair } from '../../gateway/crypto/x25519.js';
 import { decodeX25519, encodeX25519 } from '../../gateway/device/encrypted.js';
-import { clientSessionKeys, SealedChannel } from '../../gateway/protocol/sealed.js';
-import { verifyFrame } from '../../gateway/protocol/signing.js';
+import { clientSessionKeys, SealedChannel } from '../../gateway/crypto/sealed.js';
+import { verifyFrame } from '../../gateway/crypto/frame-signing.js';
 
 export interface GatewayPin {
   /** The gateway key as text (ed25519:...), as /healthz reports it. */

@@ -4,7 +4,7 @@
  * whoever holds TRAILS_APP_KEY can speak for the app.
  */
 import { connect } from 'node:net';
-import type { JsonValue, MsgType, ProcessInfo } from '../../gateway/protocol/frames.js';
+import type { JsonValue, MsgType, ProcessInfo } from '../../protocol/frames.js';
 import type { TrailsConfig } from '../../client/config.js';
 
 export type AgentRequest =

@@ -17,8 +17,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { TrailsClient } from '../../client/client.js';
 import { silentLogger, type TrailsLogger } from '../../client/log.js';
 import { wsTransport } from '../../client/transport.js';
-import { keyPairFromSeed } from '../../gateway/crypto/ed25519.js';
-import type { JsonValue } from '../../gateway/protocol/frames.js';
+import { cliCrypto } from '../crypto.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import { CliError } from '../errors.js';
 import { LineServer } from './line-server.js';
 import { LingerTransport } from './linger-transport.js';
@@ -70,7 +70,7 @@ export class SessionAgent {
   async start(): Promise<{ lastSeq: number }> {
     await LineServer.claim(this.spec.socketPath, `a session agent for app ${this.appId}`);
     const client = TrailsClient.initWith(this.spec.config, {
-      keyPair: keyPairFromSeed(new Uint8Array(this.seed)),
+      keyPair: cliCrypto.ed25519.keyPairFromSeed(new Uint8Array(this.seed)),
       transport: this.transport,
       processInfo: this.spec.processInfo,
       logger: this.log,

@@ -1,13 +1,14 @@
 /**
  * The REST and watch client of the CLI: every request is signed anew
- * (gateway/auth/request-signing.ts, the function the gateway verifies with),
+ * (protocol/request-signing.ts, the input the gateway verifies with),
  * every refusal becomes an ApiFailure with the gateway's own message, and an
  * unreachable gateway becomes one line that says where the CLI looked.
  */
 import WebSocket from 'ws';
-import type { JsonValue } from '../../gateway/protocol/frames.js';
-import type { CrashRow, MessageRow, SnapshotRow } from '../../gateway/store/types.js';
-import { signRequest } from '../../gateway/auth/request-signing.js';
+import type { JsonValue } from '../../protocol/frames.js';
+import type { ErrorBody } from '../../protocol/api/errors.js';
+import type { CrashRow, MessageRow, SnapshotRow } from '../../protocol/api/resources.js';
+import { signRequest } from '../crypto.js';
 import { ApiFailure, CliError, describeCause } from '../errors.js';
 import type { Signer } from '../settings.js';
 import type { ApiClient, App, CancelReport, ControlAnswer, DeclareChild, DeclaredChild, Health, JoinGrant, WatchConnection, WatchFilter, WatchMessage } from './types.js';
@@ -163,7 +164,7 @@ export class HttpApiClient implements ApiClient {
 /** The gateway's {error:{code,message}} as one line; anything else by its status. */
 function failure(status: number, text: string): ApiFailure {
   try {
-    const b = JSON.parse(text) as { error?: { code?: string; message?: string } };
+    const b = JSON.parse(text) as { error?: Partial<ErrorBody['error']> };
     if (b.error?.message) return new ApiFailure(status, b.error.code ?? 'error', b.error.message);
   } catch {
     /* not JSON */

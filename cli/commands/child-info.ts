@@ -10,9 +10,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { str } from '../args.js';
-import { SEC_LEVELS, type SecLevel } from '../../gateway/protocol/frames.js';
+import { SEC_LEVELS, type SecLevel } from '../../protocol/frames.js';
 import { childConfig, encodeTrailsInfo, withJoinToken } from '../../client/config.js';
-import type { JsonValue } from '../../gateway/protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import { parseJsonArg, usageError } from '../errors.js';
 import { maxPositionals, target, usageOf, type Command } from './common.js';
 import { gatewayConfig, shellQuote } from './trails-info.js';

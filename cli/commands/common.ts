@@ -1,7 +1,7 @@
 /** Small helpers the commands share: targets, UUIDs, statuses, positionals. */
-import { isUuid } from '../../gateway/protocol/parse.js';
-import { APP_STATUSES } from '../../gateway/store/sqlite/rows.js';
-import type { AppStatus } from '../../gateway/store/types.js';
+import { isUuid } from '../../protocol/parse.js';
+import { APP_STATUSES } from '../../protocol/api/resources.js';
+import type { AppStatus } from '../../protocol/api/resources.js';
 import type { OptSpec, Parsed } from '../args.js';
 import { str } from '../args.js';
 import type { CommandContext } from '../context.js';

@@ -13,7 +13,7 @@ import type { AgentCallError } from '../agent/protocol.js';
 import type { CommandContext } from '../context.js';
 import { CliError, parseJsonArg, usageError } from '../errors.js';
 import { appKeyPair } from '../settings.js';
-import type { JsonValue } from '../../gateway/protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import { maxPositionals, usageOf, type Command } from './common.js';
 
 const DEFAULT_TIMEOUT_S = 10;

@@ -13,8 +13,8 @@ import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { encodeTrailsInfo, validateConfig, withJoinToken, type TrailsConfig } from '../../client/config.js';
 import { currentProcessInfo } from '../../client/process-info.js';
-import { generateKeyPair } from '../../gateway/crypto/ed25519.js';
-import { SEC_LEVELS, type ProcessInfo, type SecLevel } from '../../gateway/protocol/frames.js';
+import { cliCrypto } from '../crypto.js';
+import { SEC_LEVELS, type ProcessInfo, type SecLevel } from '../../protocol/frames.js';
 import { str } from '../args.js';
 import { ensureRuntimeDir, runtimeDir, socketPath } from '../agent/paths.js';
 import type { CommandContext } from '../context.js';
@@ -38,7 +38,7 @@ export const register: Command = {
     if (tier !== undefined && !SEC_LEVELS.includes(tier as SecLevel)) throw usageError(`--sec-level must be one of ${SEC_LEVELS.join(', ')}, not "${tier}"`, usage);
 
     const config = await joined(ctx, await configFor(ctx, name, parent, tier as SecLevel | undefined));
-    const keyPair = generateKeyPair();
+    const keyPair = cliCrypto.ed25519.generateKeyPair();
     const seed = Buffer.from(keyPair.secretKey).toString('base64');
     const dir = ensureRuntimeDir(runtimeDir(ctx.settings.env));
     const ownerPid = ownerOf(ctx.settings.env, ctx.ownerPid);

@@ -2,7 +2,7 @@
 import { seconds, str } from '../args.js';
 import { EXIT } from '../exit-codes.js';
 import { parseJsonArg, usageError } from '../errors.js';
-import type { JsonValue } from '../../gateway/protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import { uuidArg, usageOf, type Command } from './common.js';
 
 const usage = usageOf('send');

@@ -8,12 +8,12 @@ import type { App } from '../api/types.js';
 import type { CommandContext } from '../context.js';
 import { usageError } from '../errors.js';
 import { appLine, progressOf } from '../render/app-line.js';
-import type { JsonValue } from '../../gateway/protocol/frames.js';
-import type { CrashRow, SnapshotRow } from '../../gateway/store/types.js';
+import type { JsonValue } from '../../protocol/frames.js';
+import type { CrashRow, SnapshotRow } from '../../protocol/api/resources.js';
 import { maxPositionals, target, usageOf, type Command } from './common.js';
 import { reportStatus } from './data-path.js';
 import { isIdPrefix } from '../ids.js';
-import { isUuid } from '../../gateway/protocol/parse.js';
+import { isUuid } from '../../protocol/parse.js';
 
 const usage = usageOf('status');
 

@@ -3,7 +3,7 @@
  * (from /healthz, which needs no signature), the tier, and the identity.
  */
 import { validateConfig, TRAILS_INFO_VERSION, type TrailsConfig } from '../../client/config.js';
-import type { SecLevel } from '../../gateway/protocol/frames.js';
+import type { SecLevel } from '../../protocol/frames.js';
 import type { CommandContext } from '../context.js';
 import { CliError } from '../errors.js';
 

@@ -5,7 +5,7 @@
  * kept app is); --depth then cuts every tree N levels below its root.
  */
 import type { App } from '../api/types.js';
-import { TERMINAL_STATUSES } from '../../gateway/store/types.js';
+import { TERMINAL_STATUSES } from '../../protocol/api/resources.js';
 import { usageError } from '../errors.js';
 
 export interface TreeFilter {

@@ -4,7 +4,7 @@
  *   load (883b1733) [running ▶ 75%] python@airflow-pod-x:12345
  *   notify (cc7f5b77) [scheduled ⏳] — not started
  */
-import type { JsonValue } from '../../gateway/protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import type { App } from '../api/types.js';
 
 const MARK: Record<string, string> = {

@@ -5,8 +5,8 @@
  * (--parent, one watch with parent_id, which also reports grandchildren:
  * those are ignored; children declared while waiting join the wait).
  */
-import type { JsonValue } from '../../gateway/protocol/frames.js';
-import { TERMINAL_STATUSES, type AppStatus } from '../../gateway/store/types.js';
+import type { JsonValue } from '../../protocol/frames.js';
+import { TERMINAL_STATUSES, type AppStatus } from '../../protocol/api/resources.js';
 import type { WatchEvent, WatchMessage } from '../api/types.js';
 import { WAIT_ENDS, exitCodeFor } from '../exit-codes.js';
 

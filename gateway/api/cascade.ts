@@ -17,7 +17,7 @@ import { isFinal } from '../core/lifecycle.js';
 import type { ControlOutcome } from '../device/controls.js';
 import { ControlError } from '../device/controls.js';
 import type { DeviceHub } from '../device/hub.js';
-import type { JsonValue } from '../protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import type { AppRow, AppStatus } from '../store/types.js';
 
 export type NodeOutcome = 'cancelled' | 'force_killed' | 'queued' | 'already_terminal';

@@ -8,7 +8,7 @@ import type { Principal } from '../auth/principal.js';
 import { TreeRules } from '../auth/principal.js';
 import type { DeviceHub } from '../device/hub.js';
 import type { AppRow, AppStatus, GatewayStore, NewAudit } from '../store/types.js';
-import type { JsonValue } from '../protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import { isFinal } from '../core/lifecycle.js';
 import { iso } from '../ports/clock.js';
 import { RefusalTally } from '../audit/refusal-tally.js';

@@ -4,6 +4,7 @@
  */
 import type { FastifyError } from 'fastify';
 import { ControlError } from '../device/controls.js';
+import { errorBody, type ErrorBody } from '../../protocol/api/errors.js';
 
 export class ApiError extends Error {
   constructor(
@@ -20,13 +21,7 @@ export const forbidden = (message: string): ApiError => new ApiError(403, 'forbi
 export const conflict = (message: string): ApiError => new ApiError(409, 'conflict', message);
 export const badRequest = (message: string): ApiError => new ApiError(400, 'bad_request', message);
 
-export interface ErrorBody {
-  error: { code: string; message: string };
-}
-
-export function errorBody(code: string, message: string): ErrorBody {
-  return { error: { code, message } };
-}
+export { errorBody, type ErrorBody };
 
 interface AjvIssue {
   instancePath?: string;

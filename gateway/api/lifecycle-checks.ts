@@ -1,5 +1,5 @@
 /** Value checks of the lifecycle endpoints that JSON Schema cannot express exactly. */
-import { decodePublicKey } from '../protocol/keys.js';
+import { decodePublicKey } from '../../protocol/keys.js';
 import { badRequest } from './errors.js';
 
 const SCHEMES = new Set(['ws:', 'wss:', 'http:', 'https:']);

@@ -13,7 +13,7 @@ import type { GatewayStore } from '../store/types.js';
 import type { RefusalTally } from '../audit/refusal-tally.js';
 import { ApiContext, caller, type RouteDef } from './context.js';
 import { ApiError, badRequest, describeError, errorBody } from './errors.js';
-import { checkJsonBudget } from '../protocol/json-budget.js';
+import { checkJsonBudget } from '../../protocol/json-budget.js';
 import { buildOpenApi } from './openapi.js';
 import { readRoutes } from './routes-read.js';
 import { writeRoutes } from './routes-write.js';

@@ -7,14 +7,14 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/principal.js';
-import type { ProvisionPayload } from '../protocol/bootstrap-frames.js';
-import type { SecLevel } from '../protocol/frames.js';
+import type { ProvisionPayload } from '../../protocol/bootstrap-frames.js';
+import type { SecLevel } from '../../protocol/frames.js';
 import type { BootstrapDeviceRow, BootstrapStatus } from '../store/bootstrap-types.js';
 import type { ApiContext, RouteDef } from './context.js';
 import { caller, lower } from './context.js';
 import { ApiError, badRequest, conflict } from './errors.js';
 import { checkEndpoint, checkKey } from './lifecycle-checks.js';
-import { CloseCode } from '../protocol/frames.js';
+import { CloseCode } from '../../protocol/frames.js';
 import * as S from './schemas.js';
 import * as L from './schemas-lifecycle.js';
 

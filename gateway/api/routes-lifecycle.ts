@@ -11,7 +11,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { generateKeyPair } from '../crypto/ed25519.js';
 import type { ControlOutcome } from '../device/controls.js';
-import type { JsonValue, SecLevel } from '../protocol/frames.js';
+import type { JsonValue, SecLevel } from '../../protocol/frames.js';
 import type { AppRow, StoreWriter } from '../store/types.js';
 import type { ApiContext, RouteDef } from './context.js';
 import { caller, lower, originOf } from './context.js';

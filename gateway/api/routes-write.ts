@@ -5,7 +5,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ControlOutcome } from '../device/controls.js';
-import type { JsonValue, SecLevel } from '../protocol/frames.js';
+import type { JsonValue, SecLevel } from '../../protocol/frames.js';
 import type { AppRow, NewApp } from '../store/types.js';
 import { CascadeCanceller } from './cascade.js';
 import type { ApiContext, RouteDef } from './context.js';
@@ -13,7 +13,7 @@ import { caller, lower, originOf } from './context.js';
 import { ApiError, badRequest, conflict } from './errors.js';
 import * as S from './schemas.js';
 import { declaredChildResponse, declaredGrant } from './routes-join.js';
-import { SYSTEM_ACTIONS } from '../protocol/bootstrap-frames.js';
+import { SYSTEM_ACTIONS } from '../../protocol/bootstrap-frames.js';
 
 interface DeclareBody {
   parentId: string;

@@ -4,7 +4,7 @@
  * system controls provision, rotate-keys and migrate. Same rules as
  * schemas.ts: no coercion, no unknown fields.
  */
-import { SEC_LEVELS } from '../protocol/frames.js';
+import { SEC_LEVELS } from '../../protocol/frames.js';
 import { controlAnswered, controlPending, dateTime, errorResponses, errorSchema, uuid } from './schemas.js';
 
 const str = (maxLength = 256) => ({ type: 'string', minLength: 1, maxLength }) as const;

@@ -6,7 +6,7 @@
  */
 import { isTerminal } from '../core/lifecycle.js';
 import type { GatewayEvent } from '../events.js';
-import { isUuid } from '../protocol/parse.js';
+import { isUuid } from '../../protocol/parse.js';
 import type { AppRow, StoreReader } from '../store/types.js';
 
 export interface WatchFilter {

@@ -3,7 +3,7 @@
  * "Watch"): a snapshot per app at catch-up, and the terminal message that
  * `trails wait` ends on.
  */
-import type { JsonValue } from '../protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import type { AppRow, AppStatus, StoreReader } from '../store/types.js';
 
 type Reader = Pick<StoreReader, 'latestSnapshot' | 'messages' | 'crashes'>;

@@ -8,7 +8,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { loadOrCreateKey } from '../keys/key-file.js';
-import { encodePublicKey } from '../protocol/keys.js';
+import { encodePublicKey } from '../../protocol/keys.js';
 
 export const ADMIN_KEY_FILE = 'admin.key';
 export const ADMIN_PUB_FILE = 'admin.pub';
@@ -22,13 +22,6 @@ export function loadOrCreateAdminKey(dataDir: string): { pair: Ed25519KeyPair; p
   const publicKeyText = encodePublicKey(pair.publicKey);
   writePubIfChanged(join(dataDir, ADMIN_PUB_FILE), publicKeyText);
   return { pair, publicKeyText, created, ...(tightenedFrom !== undefined ? { tightenedFrom } : {}) };
-}
-
-/** For the CLI: the admin key pair of a data directory (never creates one). */
-export function readAdminKey(dataDir: string): Ed25519KeyPair {
-  const path = join(dataDir, ADMIN_KEY_FILE);
-  readFileSync(path); // a clear ENOENT/EACCES before loadOrCreateKey would create a key
-  return loadOrCreateKey(path).pair;
 }
 
 function writePubIfChanged(path: string, text: string): void {

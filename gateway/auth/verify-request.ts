@@ -7,8 +7,8 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { KeyObject } from 'node:crypto';
 import { publicKeyObject, verify } from '../crypto/ed25519.js';
-import { isUuid } from '../protocol/parse.js';
-import { decodePublicKey, decodeSignature } from '../protocol/keys.js';
+import { isUuid } from '../../protocol/parse.js';
+import { decodePublicKey, decodeSignature } from '../../protocol/keys.js';
 import { AUTH_HEADERS, NONCE_PATTERN, bodySha256, requestSigningInput, type SignedRequestFacts } from './request-signing.js';
 
 export interface AuthFailure {

@@ -3,7 +3,7 @@
  * status: which statuses a register or re_register may resume from, and where
  * a message or a disconnect leads.
  */
-import type { MsgType } from '../protocol/frames.js';
+import type { MsgType } from '../../protocol/frames.js';
 import type { AppStatus } from '../store/types.js';
 import { TERMINAL_STATUSES } from '../store/types.js';
 

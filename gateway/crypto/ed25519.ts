@@ -12,16 +12,12 @@ import {
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
+import type { Ed25519KeyPair } from '../../protocol/crypto.js';
 
 const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 
-export interface Ed25519KeyPair {
-  /** 32-byte seed (RFC 8032 private key). */
-  readonly secretKey: Uint8Array;
-  /** 32-byte public key. */
-  readonly publicKey: Uint8Array;
-}
+export type { Ed25519KeyPair };
 
 export function generateKeyPair(): Ed25519KeyPair {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');

@@ -5,15 +5,13 @@
  * crypto_sign_ed25519_*_to_curve25519) comes from noble-curves.
  */
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync } from 'node:crypto';
+import type { X25519KeyPair } from '../../protocol/crypto.js';
 import { ed25519 } from '@noble/curves/ed25519.js';
 
 const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
 const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
-export interface X25519KeyPair {
-  readonly secretKey: Uint8Array;
-  readonly publicKey: Uint8Array;
-}
+export type { X25519KeyPair };
 
 export function generateX25519(): X25519KeyPair {
   const { privateKey, publicKey } = generateKeyPairSync('x25519');

@@ -1,6 +1,6 @@
 /** Options, per-connection state, counters and claims of the bootstrap tier (bootstrap.ts, provisioning.ts), shared with hub-types.ts. */
 import type { KeyObject } from 'node:crypto';
-import type { ProvisionPayload } from '../protocol/bootstrap-frames.js';
+import type { ProvisionPayload } from '../../protocol/bootstrap-frames.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
 import type { AppRow } from '../store/types.js';
 import type { RegistrationMode } from './join-gate.js';

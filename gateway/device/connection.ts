@@ -2,7 +2,7 @@
  * One device connection as the hub sees it. The ws adapter implements it over
  * a real socket; tests implement it in memory.
  */
-import type { ServerFrame } from '../protocol/frames.js';
+import type { ServerFrame } from '../../protocol/frames.js';
 
 export interface Connection {
   readonly id: number;

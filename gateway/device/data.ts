@@ -5,8 +5,8 @@
  */
 import { judgeSeq, splitGaps, type SeqVerdict } from '../core/seq.js';
 import { statusAfterMessage } from '../core/lifecycle.js';
-import type { MessageFrame } from '../protocol/frames.js';
-import { verifyFrame } from '../protocol/signing.js';
+import type { MessageFrame } from '../../protocol/frames.js';
+import { verifyFrame } from '../crypto/frame-signing.js';
 import type { AppStatus, StoreWriter } from '../store/types.js';
 import type { DataContext } from './hub-context.js';
 import type { ConnState, LiveApp, SignedFrame } from './hub-types.js';

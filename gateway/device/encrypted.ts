@@ -7,8 +7,8 @@
  * keys (forward secrecy).
  */
 import { edPublicToX25519, generateX25519 } from '../crypto/x25519.js';
-import { decodePublicKey, decodeTagged, encodeTagged } from '../protocol/keys.js';
-import { gatewaySessionKeys, SealedChannel } from '../protocol/sealed.js';
+import { decodePublicKey, decodeTagged, encodeTagged } from '../../protocol/keys.js';
+import { gatewaySessionKeys, SealedChannel } from '../crypto/sealed.js';
 import type { ServerIdentity } from './server-identity.js';
 
 export const decodeX25519 = (text: unknown): Uint8Array | undefined => decodeTagged('x25519', text, 32);

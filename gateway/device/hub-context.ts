@@ -7,7 +7,7 @@
  */
 import type { Clock, Timer } from '../ports/clock.js';
 import type { EventBus } from '../events.js';
-import type { ControlResponseFrame, ErrorCode, ServerFrame } from '../protocol/frames.js';
+import type { ControlResponseFrame, ErrorCode, ServerFrame } from '../../protocol/frames.js';
 import type { GatewayStore, NewAudit } from '../store/types.js';
 import type { DeviceRefusalAudit } from '../audit/device-refusals.js';
 import type { VerifyPool } from '../crypto/verify-pool.js';

@@ -2,8 +2,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { TokenBucket } from '../core/rate-limit.js';
 import type { Timer } from '../ports/clock.js';
-import type { SecLevel } from '../protocol/frames.js';
-import type { SealedChannel } from '../protocol/sealed.js';
+import type { SecLevel } from '../../protocol/frames.js';
+import type { SealedChannel } from '../crypto/sealed.js';
 import type { AppStatus } from '../store/types.js';
 import type { Connection } from './connection.js';
 import type { BootstrapLink, BootstrapOptions } from './bootstrap-types.js';
@@ -106,7 +106,7 @@ export type SignedFrame = Record<string, unknown>;
 
 /** A parsed frame in a connection's inbox; `verdict` is the worker's answer for a signed message. */
 export interface PendingFrame {
-  readonly frame: import('../protocol/frames.js').ClientFrame;
+  readonly frame: import('../../protocol/frames.js').ClientFrame;
   readonly raw: SignedFrame;
   verdict: 'sync' | 'pending' | 'valid' | 'invalid';
 }

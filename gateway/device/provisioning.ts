@@ -6,9 +6,9 @@
  * device key. Part of the bootstrap tier (bootstrap.ts owns the sockets).
  */
 import { randomUUID } from 'node:crypto';
-import type { ControlFrame, ControlResponseFrame } from '../protocol/frames.js';
-import { CloseCode } from '../protocol/frames.js';
-import { verifyFrame } from '../protocol/signing.js';
+import type { ControlFrame, ControlResponseFrame } from '../../protocol/frames.js';
+import { CloseCode } from '../../protocol/frames.js';
+import { verifyFrame } from '../crypto/frame-signing.js';
 import type { BootstrapDeviceRow } from '../store/bootstrap-types.js';
 import type { BootstrapStats, ClaimOutcome, ClaimRequest } from './bootstrap-types.js';
 import type { ProvisioningContext, Provisions } from './hub-context.js';

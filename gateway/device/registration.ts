@@ -7,9 +7,9 @@
 import type { KeyObject } from 'node:crypto';
 import { publicKeyObject } from '../crypto/ed25519.js';
 import { canResume, isTerminal, statusAfterDisconnect } from '../core/lifecycle.js';
-import type { DisconnectFrame, ErrorCode, ReRegisterFrame, RegisterFrame, SecLevel } from '../protocol/frames.js';
-import { decodePublicKey } from '../protocol/keys.js';
-import { verifyFrame } from '../protocol/signing.js';
+import type { DisconnectFrame, ErrorCode, ReRegisterFrame, RegisterFrame, SecLevel } from '../../protocol/frames.js';
+import { decodePublicKey } from '../../protocol/keys.js';
+import { verifyFrame } from '../crypto/frame-signing.js';
 import { acceptHandshake } from './encrypted.js';
 import { joinTokenValid } from './join-gate.js';
 import { hasDeparture, KEY_ROTATION_SKEW_MS, keyAllowed, withoutDeparture, withoutRotation } from './system-actions.js';

@@ -12,8 +12,8 @@
 import type { KeyObject } from 'node:crypto';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { privateKeyObject } from '../crypto/ed25519.js';
-import { encodePublicKey } from '../protocol/keys.js';
-import { signFrame } from '../protocol/signing.js';
+import { encodePublicKey } from '../../protocol/keys.js';
+import { signFrame } from '../crypto/frame-signing.js';
 import { edSecretToX25519 } from '../crypto/x25519.js';
 
 interface KeySlot {

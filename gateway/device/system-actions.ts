@@ -10,8 +10,8 @@
  * metadata_json. It is decided when the ack arrives, synchronously, because
  * the close can reach the gateway before the ack's commit has run.
  */
-import { decodePublicKey } from '../protocol/keys.js';
-import type { JsonValue } from '../protocol/frames.js';
+import { decodePublicKey } from '../../protocol/keys.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import type { AppRow, ControlRow } from '../store/types.js';
 
 export type Departure = Record<string, JsonValue>;

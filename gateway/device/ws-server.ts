@@ -7,7 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, type ServerFrame } from '../protocol/frames.js';
+import { CloseCode, type ServerFrame } from '../../protocol/frames.js';
 import { AddressCounts, addressKey } from '../core/address-counts.js';
 import { refuseUpgrade } from '../http/upgrade-refusal.js';
 import type { Connection } from './connection.js';

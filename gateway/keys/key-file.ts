@@ -11,20 +11,9 @@ import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, writeFileSyn
 import { dirname } from 'node:path';
 import type { Ed25519KeyPair } from '../crypto/ed25519.js';
 import { generateKeyPair, keyPairFromSeed } from '../crypto/ed25519.js';
+import { decodeKeyFile, encodeKeyFile, KeyFileError } from '../../protocol/key-file.js';
 
-interface KeyFileBody {
-  type: 'ed25519';
-  seed: string;
-  created_at: string;
-}
-
-/** A key file that exists but cannot be used; its message is one line naming the file. */
-export class KeyFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KeyFileError';
-  }
-}
+export { KeyFileError };
 
 export interface KeyFileOptions {
   now?: () => Date;
@@ -50,10 +39,9 @@ export function loadOrCreateKey(path: string, opts: KeyFileOptions | (() => Date
   }
   const pair = generateKeyPair();
   const now = o.now ?? (() => new Date());
-  const body: KeyFileBody = { type: 'ed25519', seed: Buffer.from(pair.secretKey).toString('base64'), created_at: now().toISOString() };
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, `${JSON.stringify(body)}\n`, { mode: 0o600 });
+  writeFileSync(tmp, encodeKeyFile(pair.secretKey, now()), { mode: 0o600 });
   renameSync(tmp, path);
   return { pair, created: true };
 }
@@ -67,17 +55,7 @@ function readKey(path: string, advice: string): Ed25519KeyPair {
     const why = code === 'EACCES' || code === 'EPERM' ? 'permission denied: run the gateway as the user that owns it' : (e as Error).message;
     throw new KeyFileError(`cannot read key file ${path} (${why})`);
   }
-  let body: Partial<KeyFileBody>;
-  try {
-    body = JSON.parse(text) as Partial<KeyFileBody>;
-  } catch (e) {
-    throw new KeyFileError(`key file ${path} is damaged: not valid JSON (${(e as Error).message}); ${advice}`);
-  }
-  const seed = typeof body?.seed === 'string' ? Buffer.from(body.seed, 'base64') : undefined;
-  if (body?.type !== 'ed25519' || !seed || seed.length !== 32) {
-    throw new KeyFileError(`key file ${path} is damaged: it does not hold an Ed25519 seed of 32 bytes; ${advice}`);
-  }
-  return keyPairFromSeed(new Uint8Array(seed));
+  return keyPairFromSeed(decodeKeyFile(text, path, advice));
 }
 
 /** A private key readable by others is fixed, not trusted as it is; returns the old mode when it changed. */

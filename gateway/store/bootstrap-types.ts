@@ -10,7 +10,7 @@
  * rows, so a pin made under one parent key never blocks a device that
  * presents another.
  */
-import type { JsonValue } from '../protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 
 export type BootstrapStatus = 'awaiting' | 'claimed' | 'expired';
 export const BOOTSTRAP_STATUSES: readonly BootstrapStatus[] = ['awaiting', 'claimed', 'expired'];

@@ -9,7 +9,7 @@ import type { RunningGateway } from '../../gateway/app.js';
 import { startGateway } from '../../gateway/app.js';
 import { generateKeyPair, keyPairFromSeed, privateKeyObject, sign } from '../../gateway/crypto/ed25519.js';
 import { bodySha256, requestSigningInput, signRequest } from '../../gateway/auth/request-signing.js';
-import { encodePublicKey, encodeSignature } from '../../gateway/protocol/keys.js';
+import { encodePublicKey, encodeSignature } from '../../protocol/keys.js';
 import { admin, call, cleanDirs, flushRefusals, startTestGateway, testConfig, until } from './support/api-harness.js';
 import { SimLink, simApp } from './support/sim-device.js';
 

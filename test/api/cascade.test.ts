@@ -15,7 +15,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import type { GatewayConfig } from '../../gateway/config.js';
-import { isFinalClose } from '../../gateway/protocol/frames.js';
+import { isFinalClose } from '../../protocol/frames.js';
 import type { SqliteStore } from '../../gateway/store/sqlite/sqlite-store.js';
 import { as, admin, call, until } from './support/api-harness.js';
 import { SimLink, simApp, type SimApp } from './support/sim-device.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { childConfig, decodeTrailsInfo, encodeTrailsInfo, toWsUrl, TrailsConfigError, withJoinToken, type TrailsConfig } from '../../client/config.js';
 import { generateKeyPair } from '../../gateway/crypto/ed25519.js';
-import { encodePublicKey } from '../../gateway/protocol/keys.js';
+import { encodePublicKey } from '../../protocol/keys.js';
 
 const serverPubKey = encodePublicKey(generateKeyPair().publicKey);
 const b64 = (o: unknown): string => Buffer.from(JSON.stringify(o), 'utf8').toString('base64');

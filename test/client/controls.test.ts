@@ -2,9 +2,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TrailsClient, type ClientOptions } from '../../client/client.js';
 import type { TrailsConfig } from '../../client/config.js';
 import { generateKeyPair, publicKeyObject } from '../../gateway/crypto/ed25519.js';
-import { decodePublicKey } from '../../gateway/protocol/keys.js';
-import { parseClientFrame } from '../../gateway/protocol/parse.js';
-import { verifyFrame } from '../../gateway/protocol/signing.js';
+import { decodePublicKey } from '../../protocol/keys.js';
+import { parseClientFrame } from '../../protocol/parse.js';
+import { verifyFrame } from '../../gateway/crypto/frame-signing.js';
 import type { TrailsLogger } from '../../client/log.js';
 import { FakeGateway, quiet, tick, until, type Frame } from './fake-gateway.js';
 

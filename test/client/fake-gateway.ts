@@ -5,8 +5,8 @@
  * every reply can be turned off or replaced per test.
  */
 import { generateKeyPair, privateKeyObject, type Ed25519KeyPair } from '../../gateway/crypto/ed25519.js';
-import { encodePublicKey } from '../../gateway/protocol/keys.js';
-import { signFrame } from '../../gateway/protocol/signing.js';
+import { encodePublicKey } from '../../protocol/keys.js';
+import { signFrame } from '../../gateway/crypto/frame-signing.js';
 import { MemorySocket, MemoryTransport } from '../../client/memory-transport.js';
 import { randomUUID } from 'node:crypto';
 import type { TrailsConfig } from '../../client/config.js';

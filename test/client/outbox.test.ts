@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MsgType } from '../../gateway/protocol/frames.js';
+import type { MsgType } from '../../protocol/frames.js';
 import { Outbox, type OutboxEntry } from '../../client/outbox.js';
 
 const e = (seq: number, msgType: MsgType = 'Status'): OutboxEntry => ({ seq, msgType, text: `m${seq}` });

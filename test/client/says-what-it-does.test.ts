@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../../gateway/app.js';
 import { defaultConfig } from '../../gateway/config.js';
 import { generateKeyPair } from '../../gateway/crypto/ed25519.js';
-import { encodePublicKey } from '../../gateway/protocol/keys.js';
+import { encodePublicKey } from '../../protocol/keys.js';
 import { TrailsClient } from '../../client/client.js';
 import type { TrailsConfig } from '../../client/config.js';
 import { logLine, type TrailsLogger } from '../../client/log.js';

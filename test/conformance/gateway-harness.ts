@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startGateway, type RunningGateway } from '../../gateway/app.js';
 import { defaultConfig, type GatewayConfig } from '../../gateway/config.js';
-import type { JsonValue } from '../../gateway/protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import type { ConformanceTarget, ControlRequest } from './runner.js';
 
 export class GatewayHarness {

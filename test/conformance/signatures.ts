@@ -1,6 +1,6 @@
 /**
  * The signing rule of docs/PROTOCOL.md, written here again on purpose rather
- * than imported from gateway/protocol/signing.ts: a conformance suite that
+ * than imported from protocol/signing.ts: a conformance suite that
  * shares the implementation's code cannot notice when that code drifts from
  * the rule.
  *

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { RefusalPacer } from '../../gateway/core/refusal-pacer.js';
-import { isFinalClose } from '../../gateway/protocol/frames.js';
+import { isFinalClose } from '../../protocol/frames.js';
 import { Device, makeHarness } from '../support/hub-harness.js';
 
 describe('refusal pacer', () => {

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { publicKeyObject } from '../../gateway/crypto/ed25519.js';
 import { edPublicToX25519, edSecretToX25519, generateX25519 } from '../../gateway/crypto/x25519.js';
 import { decodeX25519, encodeX25519 } from '../../gateway/device/encrypted.js';
-import { decodePublicKey } from '../../gateway/protocol/keys.js';
-import { clientSessionKeys, SealedChannel } from '../../gateway/protocol/sealed.js';
-import { verifyFrame } from '../../gateway/protocol/signing.js';
+import { decodePublicKey } from '../../protocol/keys.js';
+import { clientSessionKeys, SealedChannel } from '../../gateway/crypto/sealed.js';
+import { verifyFrame } from '../../gateway/crypto/frame-signing.js';
 import { Device, FakeConnection, makeHarness, type Harness } from '../support/hub-harness.js';
 
 /** A device of the encrypted tier: a signed register with an ephemeral key, then sealed frames. */

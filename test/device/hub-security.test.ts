@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { publicKeyObject, privateKeyObject } from '../../gateway/crypto/ed25519.js';
-import { decodePublicKey } from '../../gateway/protocol/keys.js';
-import { signFrame, verifyFrame } from '../../gateway/protocol/signing.js';
+import { decodePublicKey } from '../../protocol/keys.js';
+import { signFrame, verifyFrame } from '../../gateway/crypto/frame-signing.js';
 import { Device, makeHarness } from '../support/hub-harness.js';
 
 function signedApp(tier: 'signed' | 'full' = 'signed', secure = false) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { joinFromUrl, joinToken, joinTokenValid } from '../../gateway/device/join-gate.js';
-import { CloseCode } from '../../gateway/protocol/frames.js';
+import { CloseCode } from '../../protocol/frames.js';
 import { Device, makeHarness } from '../support/hub-harness.js';
 
 const secret = new Uint8Array(randomBytes(32));

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../gateway/store/memory/memory-store.js';
 import type { CommitOptions, StoreWriter } from '../../gateway/store/types.js';
-import { CloseCode } from '../../gateway/protocol/frames.js';
+import { CloseCode } from '../../protocol/frames.js';
 import { Device, makeHarness } from '../support/hub-harness.js';
 
 /** A store whose commits fail while `full` is set, as SQLite's do on a full disk (the whole transaction). */

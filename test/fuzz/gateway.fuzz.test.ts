@@ -16,7 +16,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import { API_PREFIX, API_ROUTES } from '../../gateway/api/plugin.js';
-import { signFrame } from '../../gateway/protocol/signing.js';
+import { signFrame } from '../../gateway/crypto/frame-signing.js';
 import { AUTH_HEADERS } from '../../gateway/auth/request-signing.js';
 import { privateKeyObject } from '../../gateway/crypto/ed25519.js';
 import { admin, call, cleanDirs, startTestGateway } from '../api/support/api-harness.js';

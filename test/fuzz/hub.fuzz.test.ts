@@ -14,8 +14,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { iso } from '../../gateway/ports/clock.js';
-import type { ServerFrame } from '../../gateway/protocol/frames.js';
-import { signFrame } from '../../gateway/protocol/signing.js';
+import type { ServerFrame } from '../../protocol/frames.js';
+import { signFrame } from '../../gateway/crypto/frame-signing.js';
 import { privateKeyObject } from '../../gateway/crypto/ed25519.js';
 import { Device, makeHarness, type FakeConnection, type Harness } from '../support/hub-harness.js';
 import { BootDevice } from '../lifecycle/support/boot-device.js';

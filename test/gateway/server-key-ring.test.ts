@@ -11,8 +11,8 @@ import { generateKeyPair, publicKeyObject } from '../../gateway/crypto/ed25519.j
 import { ServerIdentity } from '../../gateway/device/server-identity.js';
 import { loadServerIdentity } from '../../gateway/keys/server-key-ring.js';
 import { edSecretToX25519 } from '../../gateway/crypto/x25519.js';
-import { decodePublicKey, encodePublicKey } from '../../gateway/protocol/keys.js';
-import { verifyFrame } from '../../gateway/protocol/signing.js';
+import { decodePublicKey, encodePublicKey } from '../../protocol/keys.js';
+import { verifyFrame } from '../../gateway/crypto/frame-signing.js';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));

@@ -8,8 +8,8 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { publicKeyObject } from '../../gateway/crypto/ed25519.js';
 import type { GatewayEvent } from '../../gateway/events.js';
 import { iso } from '../../gateway/ports/clock.js';
-import { decodePublicKey } from '../../gateway/protocol/keys.js';
-import { verifyFrame } from '../../gateway/protocol/signing.js';
+import { decodePublicKey } from '../../protocol/keys.js';
+import { verifyFrame } from '../../gateway/crypto/frame-signing.js';
 import { FakeConnection, makeHarness, type Harness } from '../support/hub-harness.js';
 import { BootDevice } from './support/boot-device.js';
 

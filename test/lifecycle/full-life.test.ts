@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import { generateKeyPair } from '../../gateway/crypto/ed25519.js';
-import { encodePublicKey } from '../../gateway/protocol/keys.js';
+import { encodePublicKey } from '../../protocol/keys.js';
 import { FileConfigStore } from '../../client/nvs-store.js';
 import { cleanDirs, until } from '../api/support/api-harness.js';
 import type { SimApp, SimLink } from '../api/support/sim-device.js';

@@ -6,7 +6,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningGateway } from '../../gateway/app.js';
 import { generateKeyPair } from '../../gateway/crypto/ed25519.js';
-import { encodePublicKey } from '../../gateway/protocol/keys.js';
+import { encodePublicKey } from '../../protocol/keys.js';
 import { loadServerIdentity } from '../../gateway/keys/server-key-ring.js';
 import { cleanDirs } from '../api/support/api-harness.js';
 import type { SimApp, SimLink } from '../api/support/sim-device.js';

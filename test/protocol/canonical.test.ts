@@ -4,7 +4,7 @@
  */
 import oracle from 'canonicalize';
 import { describe, expect, it } from 'vitest';
-import { canonicalize, canonicalizeWithout } from '../../gateway/protocol/canonical.js';
+import { canonicalize, canonicalizeWithout } from '../../protocol/canonical.js';
 
 /** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
 function rng(seed: number): () => number {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { checkJsonBudget, MAX_JSON_DEPTH, MAX_JSON_ITEMS } from '../../gateway/protocol/json-budget.js';
-import { canonicalize, MAX_CANONICAL_DEPTH } from '../../gateway/protocol/canonical.js';
-import { parseClientFrame, short } from '../../gateway/protocol/parse.js';
+import { checkJsonBudget, MAX_JSON_DEPTH, MAX_JSON_ITEMS } from '../../protocol/json-budget.js';
+import { canonicalize, MAX_CANONICAL_DEPTH } from '../../protocol/canonical.js';
+import { parseClientFrame, short } from '../../protocol/parse.js';
 
 const nest = (n: number, inner = '0'): string => '['.repeat(n) + inner + ']'.repeat(n);
 const APP = '3f0c2a9e-8b1d-4c7e-9a2f-5d6b7c8e9f01';

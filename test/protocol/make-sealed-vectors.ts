@@ -9,8 +9,8 @@ import { x25519 as nobleX } from '@noble/curves/ed25519.js';
 import { keyPairFromSeed } from '../../gateway/crypto/ed25519.js';
 import { edPublicToX25519, edSecretToX25519 } from '../../gateway/crypto/x25519.js';
 import { encodeX25519 } from '../../gateway/device/encrypted.js';
-import { encodePublicKey } from '../../gateway/protocol/keys.js';
-import { clientSessionKeys, gatewaySessionKeys, SealedChannel } from '../../gateway/protocol/sealed.js';
+import { encodePublicKey } from '../../protocol/keys.js';
+import { clientSessionKeys, gatewaySessionKeys, SealedChannel } from '../../gateway/crypto/sealed.js';
 
 const bytes = (start: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (start + 7 * i) & 0xff);
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -37,8 +37,8 @@ export function sealedVectors(): object {
     gateway: { ed25519_seed_hex: hex(gateway.secretKey), public_key: encodePublicKey(gateway.publicKey), x25519_secret_hex: hex(edSecretToX25519(gateway.secretKey)), x25519_public_hex: hex(edPublicToX25519(gateway.publicKey)) },
     child_ephemeral: { secret_hex: hex(deviceEph), wire: encodeX25519(deviceEphPub) },
     server_ephemeral: { secret_hex: hex(gatewayEph), wire: encodeX25519(gatewayEphPub) },
-    k_c2s_hex: client.send.toString('hex'),
-    k_s2c_hex: client.receive.toString('hex'),
+    k_c2s_hex: Buffer.from(client.send).toString('hex'),
+    k_s2c_hex: Buffer.from(client.receive).toString('hex'),
     frames: [
       { direction: 'c2s', seq: 1, plaintext: message, sealed_hex: up.seal(Buffer.from(message)).toString('hex') },
       { direction: 'c2s', seq: 2, plaintext: message2, sealed_hex: up.seal(Buffer.from(message2)).toString('hex') },

@@ -5,9 +5,9 @@
  *   node --import tsx test/protocol/make-vectors.ts > docs/vectors/signing.json
  */
 import { keyPairFromSeed, privateKeyObject } from '../../gateway/crypto/ed25519.js';
-import { canonicalize } from '../../gateway/protocol/canonical.js';
-import { encodePublicKey } from '../../gateway/protocol/keys.js';
-import { SIG_DOMAIN, signFrame } from '../../gateway/protocol/signing.js';
+import { canonicalize } from '../../protocol/canonical.js';
+import { encodePublicKey } from '../../protocol/keys.js';
+import { SIG_DOMAIN, signFrame } from '../../gateway/crypto/frame-signing.js';
 
 const seed = (start: number): Uint8Array => Uint8Array.from({ length: 32 }, (_, i) => (start + i) & 0xff);
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair, privateKeyObject, publicKeyObject, verify } from '../../gateway/crypto/ed25519.js';
-import { decodePublicKey, decodeSignature, encodePublicKey } from '../../gateway/protocol/keys.js';
-import { parseClientFrame } from '../../gateway/protocol/parse.js';
-import { signFrame, signingInput, verifyFrame } from '../../gateway/protocol/signing.js';
+import { decodePublicKey, decodeSignature, encodePublicKey } from '../../protocol/keys.js';
+import { parseClientFrame } from '../../protocol/parse.js';
+import { signFrame, signingInput, verifyFrame } from '../../gateway/crypto/frame-signing.js';
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 /** The base64 letter after `c`: the same high bits, the lowest bit set (when `c` ends in zero bits). */

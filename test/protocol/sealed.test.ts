@@ -2,7 +2,7 @@ import { hkdfSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair } from '../../gateway/crypto/ed25519.js';
 import { edPublicToX25519, edSecretToX25519, generateX25519, x25519 } from '../../gateway/crypto/x25519.js';
-import { clientSessionKeys, gatewaySessionKeys, SealedChannel, type SessionKeys } from '../../gateway/protocol/sealed.js';
+import { clientSessionKeys, gatewaySessionKeys, SealedChannel, type SessionKeys } from '../../gateway/crypto/sealed.js';
 import { ed25519, x25519 as nobleX } from '@noble/curves/ed25519.js';
 
 function handshake() {

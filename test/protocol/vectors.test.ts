@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { describe, expect, it } from 'vitest';
-import { decodePublicKey, decodeSignature } from '../../gateway/protocol/keys.js';
+import { decodePublicKey, decodeSignature } from '../../protocol/keys.js';
 import { vectors } from './make-vectors.js';
 
 const committed = JSON.parse(readFileSync(new URL('../../docs/vectors/signing.json', import.meta.url), 'utf8')) as ReturnType<typeof parse>;

@@ -1,5 +1,5 @@
 /** Small builders shared by the store contract suites. */
-import type { JsonValue } from '../../gateway/protocol/frames.js';
+import type { JsonValue } from '../../protocol/frames.js';
 import type { GatewayStore, NewApp, NewControl, NewMessage, StoreWriter } from '../../gateway/store/types.js';
 
 export const T0 = Date.parse('2026-11-22T00:00:00.000Z');

@@ -13,9 +13,9 @@ import type { Connection } from '../../gateway/device/connection.js';
 import { EventBus, type GatewayEvent } from '../../gateway/events.js';
 import { generateKeyPair, privateKeyObject, type Ed25519KeyPair } from '../../gateway/crypto/ed25519.js';
 import { ManualClock } from '../../gateway/ports/manual-clock.js';
-import type { ServerFrame } from '../../gateway/protocol/frames.js';
-import { encodePublicKey } from '../../gateway/protocol/keys.js';
-import { signFrame } from '../../gateway/protocol/signing.js';
+import type { ServerFrame } from '../../protocol/frames.js';
+import { encodePublicKey } from '../../protocol/keys.js';
+import { signFrame } from '../../gateway/crypto/frame-signing.js';
 import { MemoryStore } from '../../gateway/store/memory/memory-store.js';
 import type { GatewayStore } from '../../gateway/store/types.js';
 

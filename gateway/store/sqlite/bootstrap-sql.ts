@@ -4,7 +4,7 @@
  * delegate here, to keep both files about the data path.
  */
 import type Database from 'better-sqlite3';
-import type { JsonValue } from '../../protocol/frames.js';
+import type { JsonValue } from '../../../protocol/frames.js';
 import type { BootstrapDeviceRow, BootstrapStatus, BootstrapFilter, BootstrapPatch, BootstrapReader, BootstrapWriter, ClaimIntentRow } from '../bootstrap-types.js';
 import { BOOTSTRAP_COLUMNS } from '../bootstrap-types.js';
 import { jsonText, limitOf, parseJson } from './rows.js';

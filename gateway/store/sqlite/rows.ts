@@ -3,7 +3,7 @@
  * limits, deadlines) that MemoryStore imports too: both stores must fill and
  * clamp identically, so those rules live in exactly one place.
  */
-import type { JsonValue } from '../../protocol/frames.js';
+import type { JsonValue } from '../../../protocol/frames.js';
 import type {
   AppPatch,
   AppRow,
@@ -20,10 +20,7 @@ import type {
   SnapshotRow,
 } from '../types.js';
 
-export const APP_STATUSES: readonly AppStatus[] = [
-  'scheduled', 'connected', 'running', 'done', 'error', 'crashed',
-  'cancelled', 'start_failed', 'reconnecting', 'lost_contact',
-];
+export { APP_STATUSES } from '../../../protocol/api/resources.js';
 export const CRASH_TYPES: readonly CrashType[] = ['connection_drop', 'heartbeat_timeout', 'never_started'];
 export const CONTROL_STATUSES: readonly ControlStatus[] = ['queued', 'sent', 'answered', 'expired', 'undeliverable'];
 export const MESSAGE_TYPES: readonly MessageRow['msg_type'][] = ['Status', 'Result', 'Error', 'Control'];

@@ -5,8 +5,8 @@
  */
 import WebSocket from 'ws';
 import { generateKeyPair, privateKeyObject, type Ed25519KeyPair } from '../../../gateway/crypto/ed25519.js';
-import { encodePublicKey } from '../../../gateway/protocol/keys.js';
-import { signFrame } from '../../../gateway/protocol/signing.js';
+import { encodePublicKey } from '../../../protocol/keys.js';
+import { signFrame } from '../../../gateway/crypto/frame-signing.js';
 
 export type ControlBehaviour = 'answer' | 'silent' | 'refuse';
 

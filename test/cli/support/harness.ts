@@ -16,7 +16,7 @@ import { callAgent, type AgentSpec } from '../../../cli/agent/protocol.js';
 import type { AgentPort } from '../../../cli/agent/port.js';
 import { SessionAgent } from '../../../cli/agent/session-agent.js';
 import { run } from '../../../cli/run.js';
-import type { ProcessInfo } from '../../../gateway/protocol/frames.js';
+import type { ProcessInfo } from '../../../protocol/frames.js';
 import type { Env } from '../../../cli/settings.js';
 
 export interface CliResult {

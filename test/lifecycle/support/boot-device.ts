@@ -1,7 +1,7 @@
 /** A factory-fresh device for hub tests: builds its signed bootstrap_register and answers. */
 import { generateKeyPair, privateKeyObject, type Ed25519KeyPair } from '../../../gateway/crypto/ed25519.js';
-import { encodePublicKey } from '../../../gateway/protocol/keys.js';
-import { signFrame } from '../../../gateway/protocol/signing.js';
+import { encodePublicKey } from '../../../protocol/keys.js';
+import { signFrame } from '../../../gateway/crypto/frame-signing.js';
 
 let macCounter = 1;
 

@@ -9,15 +9,15 @@
  * other frames) make a replay detectable. The domain tag keeps these signatures
  * from being valid for anything else signed with the same key.
  */
-import type { KeyObject } from 'node:crypto';
+import { utf8 } from './bytes.js';
 import { canonicalizeWithout } from './canonical.js';
+import type { TrailsCrypto } from './crypto.js';
 import { decodeSignature, encodeSignature } from './keys.js';
-import { sign, verify } from '../crypto/ed25519.js';
 
 export const SIG_DOMAIN = 'TRAILS-SIG-V1\n';
 
 export function signingInput(frame: object): Uint8Array {
-  return Buffer.from(SIG_DOMAIN + canonicalizeWithout(frame as Record<string, unknown>, 'sig'), 'utf8');
+  return utf8(SIG_DOMAIN + canonicalizeWithout(frame as Record<string, unknown>, 'sig'));
 }
 
 /**
@@ -34,15 +34,25 @@ export function signingInputOf(frame: object): Uint8Array | undefined {
   }
 }
 
-/** Returns a copy of the frame with `sig` set. */
-export function signFrame<T extends object>(frame: T, key: KeyObject): T & { sig: string } {
-  const sig = encodeSignature(sign(signingInput(frame), key));
-  return { ...frame, sig };
+export interface FrameSigning<SK, VK> {
+  /** Returns a copy of the frame with `sig` set. */
+  signFrame<T extends object>(frame: T, key: SK): T & { sig: string };
+  verifyFrame(frame: object, publicKey: VK): boolean;
 }
 
-export function verifyFrame(frame: object, publicKey: KeyObject): boolean {
-  const raw = decodeSignature((frame as { sig?: unknown }).sig);
-  const input = raw === undefined ? undefined : signingInputOf(frame);
-  if (raw === undefined || input === undefined) return false;
-  return verify(input, raw, publicKey);
+/** signFrame and verifyFrame on one cryptography (gateway/crypto/frame-signing.ts, client/crypto.ts). */
+export function frameSigning<SK, VK>(crypto: Pick<TrailsCrypto<SK, VK>, 'ed25519'>): FrameSigning<SK, VK> {
+  const { sign, verify } = crypto.ed25519;
+  return {
+    signFrame<T extends object>(frame: T, key: SK): T & { sig: string } {
+      const sig = encodeSignature(sign(signingInput(frame), key));
+      return { ...frame, sig };
+    },
+    verifyFrame(frame: object, publicKey: VK): boolean {
+      const raw = decodeSignature((frame as { sig?: unknown }).sig);
+      const input = raw === undefined ? undefined : signingInputOf(frame);
+      if (raw === undefined || input === undefined) return false;
+      return verify(input, raw, publicKey);
+    },
+  };
 }

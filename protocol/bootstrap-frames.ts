@@ -4,7 +4,7 @@
  * and the TypeScript device client. Validation here is pure, like parse.ts,
  * which calls validateBootstrapRegister for the one new client frame.
  */
-import type { JsonValue, SecLevel } from './frames.js';
+import type { JsonValue, SecLevel } from './values.js';
 
 /** What a factory-fresh device says about itself at first contact. */
 export interface DeviceInfo {

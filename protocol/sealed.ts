@@ -18,12 +18,15 @@
  * associated data. seq starts at 1 in each direction and goes up by exactly
  * one: anything else is a replay or a reorder and is refused.
  */
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
-import { x25519 } from '../crypto/x25519.js';
+import { concatBytes, readU64BE, utf8, writeU64BE } from './bytes.js';
+import type { TrailsCrypto } from './crypto.js';
 
 export const SEALED_INFO = 'trails-v1';
 const TAG = 16;
 const HEADER = 8;
+
+/** The part of TrailsCrypto the sealed tier uses. */
+export type SealedCrypto = Pick<TrailsCrypto, 'x25519' | 'hkdfSha256' | 'chacha20Poly1305'>;
 
 export interface HandshakeInput {
   appId: string;
@@ -36,28 +39,30 @@ export interface HandshakeInput {
 }
 
 export interface SessionKeys {
-  send: Buffer;
-  receive: Buffer;
+  send: Uint8Array;
+  receive: Uint8Array;
 }
 
-export function clientSessionKeys(h: HandshakeInput): SessionKeys {
-  const ikm = Buffer.concat([x25519(h.ephemeralSecret, h.peerEphemeral), x25519(h.staticSecret, h.peerEphemeral), x25519(h.ephemeralSecret, h.peerStatic)]);
-  const [c2s, s2c] = split(ikm, h.appId);
+export function clientSessionKeys(h: HandshakeInput, crypto: SealedCrypto): SessionKeys {
+  const dh = crypto.x25519.sharedSecret;
+  const ikm = concatBytes(dh(h.ephemeralSecret, h.peerEphemeral), dh(h.staticSecret, h.peerEphemeral), dh(h.ephemeralSecret, h.peerStatic));
+  const [c2s, s2c] = split(ikm, h.appId, crypto);
   return { send: c2s, receive: s2c };
 }
 
-export function gatewaySessionKeys(h: HandshakeInput): SessionKeys {
-  const ikm = Buffer.concat([x25519(h.ephemeralSecret, h.peerEphemeral), x25519(h.ephemeralSecret, h.peerStatic), x25519(h.staticSecret, h.peerEphemeral)]);
-  const [c2s, s2c] = split(ikm, h.appId);
+export function gatewaySessionKeys(h: HandshakeInput, crypto: SealedCrypto): SessionKeys {
+  const dh = crypto.x25519.sharedSecret;
+  const ikm = concatBytes(dh(h.ephemeralSecret, h.peerEphemeral), dh(h.ephemeralSecret, h.peerStatic), dh(h.staticSecret, h.peerEphemeral));
+  const [c2s, s2c] = split(ikm, h.appId, crypto);
   return { send: s2c, receive: c2s };
 }
 
-function split(ikm: Buffer, appId: string): [Buffer, Buffer] {
-  const okm = Buffer.from(hkdfSync('sha256', ikm, Buffer.from(appId, 'utf8'), Buffer.from(SEALED_INFO, 'utf8'), 64));
+function split(ikm: Uint8Array, appId: string, crypto: SealedCrypto): [Uint8Array, Uint8Array] {
+  const okm = crypto.hkdfSha256(ikm, utf8(appId), utf8(SEALED_INFO), 64);
   return [okm.subarray(0, 32), okm.subarray(32, 64)];
 }
 
-export type OpenResult = { ok: true; seq: bigint; plaintext: Buffer } | { ok: false; reason: 'short' | 'replay' | 'reorder' | 'tampered' };
+export type OpenResult<P extends Uint8Array = Uint8Array> = { ok: true; seq: bigint; plaintext: P } | { ok: false; reason: 'short' | 'replay' | 'reorder' | 'tampered' };
 
 /** One direction-pair of a session: seals what this side sends, opens what it receives. */
 export class SealedChannel {
@@ -66,35 +71,29 @@ export class SealedChannel {
   /** Frames refused, by reason: the gateway reports them. */
   readonly refused = { short: 0, replay: 0, reorder: 0, tampered: 0 };
 
-  constructor(private readonly keys: SessionKeys) {}
+  constructor(
+    private readonly keys: SessionKeys,
+    private readonly crypto: SealedCrypto,
+  ) {}
 
-  seal(plaintext: Uint8Array): Buffer {
+  seal(plaintext: Uint8Array): Uint8Array {
     this.sendSeq += 1n;
-    const header = Buffer.alloc(HEADER);
-    header.writeBigUInt64BE(this.sendSeq);
-    const cipher = createCipheriv('chacha20-poly1305', this.keys.send, nonce(header), { authTagLength: TAG });
-    cipher.setAAD(header, { plaintextLength: plaintext.length });
-    const body = cipher.update(plaintext);
-    cipher.final();
-    return Buffer.concat([header, body, cipher.getAuthTag()]);
+    const header = writeU64BE(this.sendSeq);
+    const body = this.crypto.chacha20Poly1305.seal(this.keys.send, nonce(header), plaintext, header);
+    const frame = new Uint8Array(HEADER + body.length);
+    frame.set(header);
+    frame.set(body, HEADER);
+    return frame;
   }
 
   open(frame: Uint8Array): OpenResult {
-    const buf = Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-    if (buf.length < HEADER + TAG) return this.refuse('short');
-    const header = buf.subarray(0, HEADER);
-    const seq = header.readBigUInt64BE();
+    if (frame.length < HEADER + TAG) return this.refuse('short');
+    const header = frame.subarray(0, HEADER);
+    const seq = readU64BE(header);
     if (seq <= this.receiveSeq) return this.refuse('replay');
     if (seq !== this.receiveSeq + 1n) return this.refuse('reorder');
-    const decipher = createDecipheriv('chacha20-poly1305', this.keys.receive, nonce(header), { authTagLength: TAG });
-    decipher.setAAD(header, { plaintextLength: buf.length - HEADER - TAG });
-    decipher.setAuthTag(buf.subarray(buf.length - TAG));
-    const body = decipher.update(buf.subarray(HEADER, buf.length - TAG));
-    try {
-      decipher.final();
-    } catch {
-      return this.refuse('tampered');
-    }
+    const body = this.crypto.chacha20Poly1305.open(this.keys.receive, nonce(header), frame.subarray(HEADER), header);
+    if (body === undefined) return this.refuse('tampered');
     this.receiveSeq = seq;
     return { ok: true, seq, plaintext: body };
   }
@@ -105,6 +104,9 @@ export class SealedChannel {
   }
 }
 
-function nonce(header: Buffer): Buffer {
-  return Buffer.concat([Buffer.alloc(4), header]);
+/** 4 zero bytes || the 8 seq bytes. */
+function nonce(header: Uint8Array): Uint8Array {
+  const n = new Uint8Array(12);
+  n.set(header, 4);
+  return n;
 }

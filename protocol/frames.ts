@@ -3,14 +3,13 @@
  * is the prose of this file; keep the two together.
  */
 import type { BootstrapPendingFrame, BootstrapRegisterFrame } from './bootstrap-frames.js';
+import type { JsonValue, SecLevel } from './values.js';
 
-export type SecLevel = 'open' | 'signed' | 'encrypted' | 'full';
-export const SEC_LEVELS: readonly SecLevel[] = ['open', 'signed', 'encrypted', 'full'];
+export { SEC_LEVELS, type JsonValue, type SecLevel } from './values.js';
 
 export type MsgType = 'Status' | 'Result' | 'Error';
 export const MSG_TYPES: readonly MsgType[] = ['Status', 'Result', 'Error'];
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export interface ProcessInfo {
   pid?: number | null;
