@@ -43,14 +43,21 @@ class FullDiskStore extends MemoryStore {
 const codes = (c: { ofType(t: 'error'): Array<{ code: string; seq?: number }> }): string[] => c.ofType('error').map((e) => e.code);
 const acks = (c: { ofType(t: 'ack'): Array<{ seq: number; duplicate?: boolean }> }): number[] => c.ofType('ack').map((a) => a.seq);
 
+
+/** A registered device whose first Status is stored, on a disk that is full from then on. */
+function fullAfterFirstStatus() {
+  const store = new FullDiskStore();
+  const h = makeHarness({}, store);
+  const { c, d } = h.registered();
+  c.frame(d.message({ n: 1 }));
+  h.commit();
+  store.full = true;
+  return { store, h, c, d };
+}
+
 describe('a full disk', () => {
   it('a refused seq is stored when re-sent on the same socket, and later seqs leave no hole', () => {
-    const store = new FullDiskStore();
-    const h = makeHarness({}, store);
-    const { c, d } = h.registered();
-    c.frame(d.message({ n: 1 }));
-    h.commit();
-    store.full = true;
+    const { store, h, c, d } = fullAfterFirstStatus();
     c.frame(d.message({ n: 2 }));
     c.frame(d.message({ n: 3 }));
     h.commit();
@@ -68,12 +75,7 @@ describe('a full disk', () => {
   });
 
   it('a refused seq is stored when re-sent after re_register on a new socket', () => {
-    const store = new FullDiskStore();
-    const h = makeHarness({}, store);
-    const { c, d } = h.registered();
-    c.frame(d.message({ n: 1 }));
-    h.commit();
-    store.full = true;
+    const { store, h, c, d } = fullAfterFirstStatus();
     c.frame(d.message({ n: 2 }));
     h.commit();
     store.full = false;
@@ -89,12 +91,7 @@ describe('a full disk', () => {
   });
 
   it('a gap opened by a refused frame is not recorded; the frames of it are new again', () => {
-    const store = new FullDiskStore();
-    const h = makeHarness({}, store);
-    const { c, d } = h.registered();
-    c.frame(d.message({ n: 1 }));
-    h.commit();
-    store.full = true;
+    const { store, h, c, d } = fullAfterFirstStatus();
     c.frame(d.message({ n: 5 }, 'Status', 5)); // would open gap 2..4
     h.commit();
     store.full = false;
@@ -143,12 +140,7 @@ describe('a full disk', () => {
   });
 
   it('a refused Result leaves the app running and bound: its re-send finishes it', () => {
-    const store = new FullDiskStore();
-    const h = makeHarness({}, store);
-    const { c, d } = h.registered();
-    c.frame(d.message({ n: 1 }));
-    h.commit();
-    store.full = true;
+    const { store, h, c, d } = fullAfterFirstStatus();
     c.frame(d.message({ done: true }, 'Result'));
     h.commit();
     expect(h.hub.liveApp(d.appId)?.status).toBe('running');
