@@ -297,13 +297,14 @@ describe('reconnect and resend', () => {
     expect([...gw.apps.get(c.appId!)!.stored.keys()].sort()).toEqual([1, 2]);
   });
 
-  it('re-sends a message the gateway refused with internal_error (its failure on that frame), and stores it once', async () => {
+  /** The gateway refuses seq 1 with `code` (once, or every time); the client sends two Status and flushes. */
+  async function refuseFirst(code: 'internal_error' | 'seq_conflict', once: boolean) {
     const gw = new FakeGateway();
-    let failed = false;
+    let refused = false;
     gw.intercept = (f, s) => {
-      if (f.type !== 'message' || f.header.seq !== 1 || failed) return false;
-      failed = true;
-      s.push({ type: 'error', code: 'internal_error', message: 'the gateway failed on this frame', app_id: f.app_id, seq: 1 });
+      if (f.type !== 'message' || f.header.seq !== 1 || (once && refused)) return false;
+      refused = true;
+      s.push({ type: 'error', code, message: `refused: ${code}`, app_id: f.app_id, seq: 1 });
       return true;
     };
     const c = start(gw);
@@ -311,25 +312,21 @@ describe('reconnect and resend', () => {
     c.events.on('dropped', (d) => dropped.push(d.seq));
     c.status({ n: 1 });
     c.status({ n: 2 });
-    expect(await c.flush(3000)).toBe(true);
-    expect(dropped).toEqual([]);
-    expect([...gw.apps.get(c.appId!)!.stored.keys()].sort()).toEqual([1, 2]);
+    const flushed = await c.flush(3000);
+    return { flushed, dropped, stored: [...gw.apps.get(c.appId!)!.stored.keys()].sort() };
+  }
+
+  it('re-sends a message the gateway refused with internal_error (its failure on that frame), and stores it once', async () => {
+    const r = await refuseFirst('internal_error', true);
+    expect(r.flushed).toBe(true);
+    expect(r.dropped).toEqual([]);
+    expect(r.stored).toEqual([1, 2]);
   });
 
   it('drops a message the gateway will never accept, and carries on', async () => {
-    const gw = new FakeGateway();
-    gw.intercept = (f, s) => {
-      if (f.type !== 'message' || f.header.seq !== 1) return false;
-      s.push({ type: 'error', code: 'seq_conflict', message: 'other payload', app_id: f.app_id, seq: 1 });
-      return true;
-    };
-    const c = start(gw);
-    const dropped: Array<number | null> = [];
-    c.events.on('dropped', (d) => dropped.push(d.seq));
-    c.status({ n: 1 });
-    c.status({ n: 2 });
-    expect(await c.flush(2000)).toBe(true);
-    expect(dropped).toEqual([1]);
+    const r = await refuseFirst('seq_conflict', false);
+    expect(r.flushed).toBe(true);
+    expect(r.dropped).toEqual([1]);
   });
 });
 
